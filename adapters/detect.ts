@@ -1,0 +1,61 @@
+/**
+ * A node's cards: simulated ones when asked for, else the hardware the adapters find.
+ */
+import type { Card } from './card.js';
+import type { CardTable } from './card-table.js';
+import type { CardReport } from '../scheduler/load-report.js';
+import { detectCpuCards } from './cpu.js';
+import { detectNvidiaCards, type CommandRunner } from './nvidia.js';
+import { parseSimCards } from './sim.js';
+
+export interface DetectCardsOptions {
+  table: CardTable;
+  /** `--sim-cards` spec; when given, only these SIMULATED cards (plus the CPU if includeCpu). */
+  simCards?: string;
+  /** Defaults to true without simCards, false with them. */
+  includeCpu?: boolean;
+  /** Runs nvidia-smi; a test double in tests. */
+  run?: CommandRunner;
+  /** Overrides the CPU core count (tests). */
+  cpuCores?: number;
+}
+
+export interface CardDetection {
+  cards: Card[];
+  /** Lines to log at warn level (unknown GPU names, nvidia-smi failures). */
+  warnings: string[];
+}
+
+/** Throws InferError INVALID_ARG for a bad simCards spec; hardware problems become warnings. */
+export async function detectCards(options: DetectCardsOptions): Promise<CardDetection> {
+  const { table, simCards } = options;
+  const includeCpu = options.includeCpu ?? simCards === undefined;
+  const cards: Card[] = [];
+  const warnings: string[] = [];
+  if (simCards !== undefined) {
+    cards.push(...parseSimCards(simCards, table));
+  } else {
+    const nvidia = await detectNvidiaCards(table, options.run);
+    cards.push(...nvidia.cards);
+    warnings.push(...nvidia.warnings);
+  }
+  if (includeCpu) cards.push(...detectCpuCards(table, { cores: options.cpuCores }));
+  if (cards.length === 0) warnings.push('no cards: this node can run no model instances');
+  return { cards, warnings };
+}
+
+/**
+ * Cards grouped by type for the load report, in first-seen order. The coefficient is per card:
+ * for `cpu-core` that is the whole CPU (cores × per-core coefficient), not one core. Should cards
+ * of one type differ, the mean keeps count × coefficient equal to their sum.
+ */
+export function summarizeCards(cards: readonly Card[]): CardReport[] {
+  const groups = new Map<string, { count: number; total: number }>();
+  for (const card of cards) {
+    const group = groups.get(card.type) ?? { count: 0, total: 0 };
+    group.count += 1;
+    group.total += card.coefficient;
+    groups.set(card.type, group);
+  }
+  return [...groups].map(([type, { count, total }]) => ({ type, count, coefficient: total / count }));
+}

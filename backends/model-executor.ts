@@ -1,0 +1,166 @@
+/**
+ * Runs requests of one model version on its instances: a FIFO queue bounded by the declaration's
+ * max_queue_size, and a dispatcher that hands each free instance the oldest requests (up to
+ * max_batch_size of them when the model batches). An instance never runs two batches at once.
+ */
+import { InferError, asInferError } from '../core/errors.js';
+import type { ModelMetadata } from '../core/model-metadata.js';
+import type { InferRequest, InferResponse } from '../core/tensor.js';
+import type { ModelInstance } from '../engines/engine.js';
+import type { InferOptions } from './backend.js';
+import type { LoadMeter } from './load-meter.js';
+
+export interface RequestOutcome {
+  ok: boolean;
+  reason?: string;
+  queueMs: number;
+  computeMs: number;
+  totalMs: number;
+  batchSize: number;
+  /** Position in its batch; 0 for exactly one request of every execution. */
+  batchIndex: number;
+}
+
+export type OutcomeObserver = (model: string, version: string, outcome: RequestOutcome) => void;
+
+interface Pending {
+  request: InferRequest;
+  acceptedAt: number;
+  deadlineMs?: number;
+  resolve(response: InferResponse): void;
+  reject(error: InferError): void;
+}
+
+export interface ExecutorOptions {
+  /** 0 = unlimited. */
+  maxQueueSize: number;
+  maxBatchSize: number;
+}
+
+export class ModelExecutor {
+  readonly #idle: ModelInstance[];
+  readonly #instances: ModelInstance[];
+  #queue: Pending[] = [];
+  #queueHead = 0;
+  #closed = false;
+  #running = 0;
+  #drainWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly metadata: ModelMetadata,
+    readonly version: string,
+    instances: ModelInstance[],
+    private readonly options: ExecutorOptions,
+    private readonly meter: LoadMeter,
+    private readonly observe: OutcomeObserver = () => {},
+  ) {
+    this.#instances = instances;
+    this.#idle = [...instances];
+  }
+
+  get slots(): number {
+    return this.#instances.length;
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  get inFlight(): number {
+    return this.queueDepth + this.#running;
+  }
+
+  infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
+    if (this.#closed) {
+      return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' version ${this.version} is unloading`, 'unloading'));
+    }
+    if (this.options.maxQueueSize > 0 && this.queueDepth >= this.options.maxQueueSize) {
+      return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' queue is full (max_queue_size ${this.options.maxQueueSize})`, 'queue_full'));
+    }
+    return new Promise<InferResponse>((resolve, reject) => {
+      this.#queue.push({ request, acceptedAt: performance.now(), deadlineMs: options.deadlineMs, resolve, reject });
+      this.meter.inFlight++;
+      this.meter.queueDepth++;
+      this.#dispatch();
+    });
+  }
+
+  /** Stops taking requests, lets queued and running ones finish, then unloads the instances. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.inFlight > 0) await new Promise<void>((r) => this.#drainWaiters.push(r));
+    await Promise.all(this.#instances.map((i) => i.unload()));
+  }
+
+  #dispatch(): void {
+    while (this.#idle.length > 0 && this.queueDepth > 0) {
+      const batch = this.#takeBatch();
+      if (batch.length === 0) break;
+      void this.#run(this.#idle.pop()!, batch);
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    const limit = this.options.maxBatchSize > 0 ? this.options.maxBatchSize : 1;
+    const batch: Pending[] = [];
+    while (batch.length < limit && this.queueDepth > 0) {
+      const next = this.#queue[this.#queueHead++];
+      this.meter.queueDepth--;
+      if (next.deadlineMs !== undefined && Date.now() > next.deadlineMs) {
+        this.#finish(next, performance.now(), 0, 1, 0, new InferError('DEADLINE_EXCEEDED', 'request timed out while queued', 'queue_timeout'));
+        continue;
+      }
+      batch.push(next);
+    }
+    // Reclaim the consumed prefix now and then so the array does not grow without bound.
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return batch;
+  }
+
+  async #run(instance: ModelInstance, batch: Pending[]): Promise<void> {
+    this.#running += batch.length;
+    const startedAt = performance.now();
+    const token = this.meter.executionStarted();
+    let results: Array<InferResponse | InferError>;
+    try {
+      results = await instance.execute(batch.map((p) => p.request));
+      if (results.length !== batch.length) {
+        throw new InferError('INTERNAL', `engine returned ${results.length} results for ${batch.length} requests`, 'engine_contract');
+      }
+    } catch (err) {
+      const error = asInferError(err);
+      results = batch.map(() => error);
+    }
+    this.meter.executionFinished(token);
+    const computeMs = performance.now() - startedAt;
+    this.#running -= batch.length;
+    this.#idle.push(instance);
+    batch.forEach((pending, i) => this.#finish(pending, startedAt, computeMs, batch.length, i, results[i]));
+    this.#dispatch();
+  }
+
+  #finish(pending: Pending, startedAt: number, computeMs: number, batchSize: number, batchIndex: number, result: InferResponse | InferError): void {
+    const totalMs = performance.now() - pending.acceptedAt;
+    const ok = !(result instanceof InferError);
+    this.meter.inFlight--;
+    this.meter.requestFinished(ok, computeMs, totalMs);
+    this.observe(this.metadata.name, this.version, {
+      ok,
+      reason: ok ? undefined : (result as InferError).reason,
+      queueMs: startedAt - pending.acceptedAt,
+      computeMs,
+      totalMs,
+      batchSize,
+      batchIndex,
+    });
+    if (ok) {
+      const response = result as InferResponse;
+      if (pending.request.id !== undefined && response.id === undefined) response.id = pending.request.id;
+      pending.resolve(response);
+    } else pending.reject(result as InferError);
+    if (this.#closed && this.inFlight === 0) this.#drainWaiters.splice(0).forEach((r) => r());
+  }
+}

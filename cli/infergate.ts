@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The one CLI. Verbs: serve (embedded default), gateway, backend. Each prints its flags with
+ * --help; SIGTERM and SIGINT stop a process cleanly (a backend drains first).
+ */
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
+import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../backends/remote-backend.js';
+import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
+import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy.js';
+import { startGateway } from './gateway.js';
+import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
+import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
+
+export const DEFAULT_WEIGHT_INTERVAL_MS = 3_000;
+
+const VERBS: Record<string, { summary: string; options: Record<string, OptionSpec> }> = {
+  serve: {
+    summary: 'Serve the declared models in this one process (no remote backends): the embedded default.',
+    options: { ...MODEL_NODE_OPTIONS, ...COMMON_OPTIONS },
+  },
+  backend: {
+    summary: 'Serve the declared models on this node\'s cards and join one or more gateways by heartbeat.',
+    options: {
+      gateway: { type: 'string', help: 'gateway URL(s) to heartbeat to, comma-separated (required)' },
+      'node-id': { type: 'string', help: 'this node\'s id (default: hostname:port)' },
+      'advertise-url': { type: 'string', help: 'URL the gateways use to reach this node (default: from --host and the port)' },
+      'heartbeat-ms': { type: 'string', default: String(DEFAULT_HEARTBEAT_INTERVAL_MS), help: 'heartbeat interval' },
+      'drain-grace-ms': { type: 'string', default: String(DEFAULT_DRAIN_GRACE_MS), help: 'on SIGTERM, time to keep serving after announcing draining' },
+      'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS), help: 'on SIGTERM, longest wait for in-flight requests' },
+      ...MODEL_NODE_OPTIONS,
+      ...COMMON_OPTIONS,
+    },
+  },
+  gateway: {
+    summary: 'Route KServe v2 requests to pools of backend nodes by adaptive smooth weighted round-robin.',
+    options: {
+      backend: { type: 'string', multiple: true, help: 'static backend URL[=weight] (any KServe v2 server); repeatable' },
+      policy: { type: 'string', default: DEFAULT_WEIGHT_POLICY_NAME, help: `weight policy of every pool: ${WEIGHT_POLICY_NAMES.join(' | ')}` },
+      'pool-policy': { type: 'string', multiple: true, help: 'MODEL[:VERSION]=POLICY for one pool; repeatable' },
+      'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },
+      'evict-after-ms': { type: 'string', default: String(DEFAULT_EVICT_AFTER_MS), help: 'a node silent this long is evicted' },
+      'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
+      'connect-timeout-ms': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS), help: 'connect timeout to a backend (then retried elsewhere)' },
+      ...COMMON_OPTIONS,
+    },
+  },
+};
+
+function usage(): string {
+  return [
+    'usage: infergate <verb> [options]',
+    '',
+    'verbs:',
+    ...Object.entries(VERBS).map(([verb, v]) => `  ${verb.padEnd(10)}${v.summary}`),
+    '',
+    'infergate <verb> --help lists the options of a verb.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    console.log(usage());
+    return;
+  }
+  const spec = VERBS[verb];
+  if (!spec) {
+    console.error(`infergate: unknown verb '${verb}'\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  let values;
+  try {
+    values = parseVerbOptions(rest, spec.options);
+  } catch (err) {
+    console.error(`infergate ${verb}: ${(err as Error).message}\n\n${helpText(verb, spec.summary, spec.options)}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    console.log(helpText(verb, spec.summary, spec.options));
+    return;
+  }
+  const running = verb === 'gateway' ? await startGateway(values) : await startModelNode(values, verb as 'serve' | 'backend');
+  const shutdown = (signal: string) => {
+    running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`infergate ${verb}: error while stopping on ${signal}: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(`infergate: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+/**
+ * `infergate serve` and `infergate backend`: one process that loads declared models on this
+ * node's cards and serves KServe v2. A backend additionally heartbeats to its gateways and drains
+ * on SIGTERM (announce draining, finish in-flight work, leave, exit).
+ */
+import os from 'node:os';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { loadCardTable } from '../adapters/card-table.js';
+import { detectCards, summarizeCards } from '../adapters/detect.js';
+import { invalidArg } from '../core/errors.js';
+import { bundledModelsDir, packageVersion } from '../core/package-root.js';
+import { createEmbeddedNode, type EmbeddedNode } from '../backends/embedded-node.js';
+import { HeartbeatSender, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
+import { LoadReporter } from '../backends/load-reporter.js';
+import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
+import { SimulationControl } from '../engines/sim.js';
+import { buildHttpServer, jsonBody } from '../gateway/http/server.js';
+import { poolRoutes } from '../gateway/http/operator.js';
+import { startMetricsServer } from '../gateway/metrics-server.js';
+import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
+import { createLogger, type Logger } from './logger.js';
+
+export const DEFAULT_DRAIN_GRACE_MS = 300;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+export interface RunningProcess {
+  http: FastifyInstance;
+  metrics?: FastifyInstance;
+  node: EmbeddedNode;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'backend'): Promise<RunningProcess> {
+  const log = createLogger(String(values['log-level']));
+  const host = String(values.host);
+  const port = intOption(values, 'http-port');
+  const limits = limitsFrom(values);
+  const table = await loadCardTable(values['card-table'] as string | undefined);
+  const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
+  for (const w of detection.warnings) log.warn(w);
+  const simulation = new SimulationControl();
+  const engines = createDefaultEngineRegistry({ simulation });
+  const modelsDir = (values.models as string | undefined) ?? bundledModelsDir();
+
+  // The URL is known only after listen (port 0); the node's id and URL are fixed then.
+  let url = '';
+  const nodeId = (values['node-id'] as string | undefined) ?? `${os.hostname()}:${port}`;
+  const node = await createEmbeddedNode({
+    nodeId: mode === 'serve' ? 'local' : nodeId,
+    url: 'in-process',
+    modelsDir,
+    cards: detection.cards,
+    engines,
+    version: packageVersion(),
+    log: (m) => log.warn(m),
+  });
+  let reporter: LoadReporter | undefined;
+  const plugins: FastifyPluginAsync[] = [poolRoutes(node.pools), nodeRoutes(() => reporter?.last(), simulation)];
+  const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify });
+  await http.listen({ host, port });
+  const address = http.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
+
+  const metricsPort = metricsPortFrom(values);
+  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics, host, metricsPort);
+
+  const served = node.host.models().map((m) => `${m.metadata.name} v${[...m.executors.keys()].join(',')}`);
+  log.info(`${mode}: ${served.length} model(s) on ${detection.cards.map((c) => c.id).join(', ')}: ${served.join('; ')}`);
+  log.info(`KServe v2 HTTP on ${url}${metricsServer ? `, metrics on port ${(metricsServer.server.address() as { port: number }).port}` : ''}`);
+
+  let sender: HeartbeatSender | undefined;
+  if (mode === 'backend') {
+    const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+    if (gateways.length === 0) throw invalidArg('infergate backend needs --gateway URL[,URL…]');
+    reporter = new LoadReporter(node.host, { nodeId, url, cards: summarizeCards(detection.cards) });
+    const interval = intOption(values, 'heartbeat-ms', 10);
+    sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
+    sender.start();
+    log.info(`backend ${nodeId}: heartbeats every ${interval} ms to ${gateways.join(', ')}`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    if (sender && reporter) {
+      const grace = intOption(values, 'drain-grace-ms');
+      const timeout = intOption(values, 'drain-timeout-ms');
+      reporter.state = 'draining';
+      log.info(`draining: announced to gateways, waiting for ${node.host.meter.inFlight} in-flight request(s)`);
+      await sender.beat();
+      await waitForDrain(node, grace, timeout);
+      sender.stop();
+      await sender.leave(nodeId);
+    }
+    await http.close();
+    await metricsServer?.close();
+    await node.close();
+    log.info('stopped');
+  })());
+  return { http, metrics: metricsServer, node, url, stop };
+}
+
+/** Waits for the grace period (requests already on the wire) and until nothing is in flight. */
+async function waitForDrain(node: EmbeddedNode, graceMs: number, timeoutMs: number): Promise<void> {
+  const startedAt = Date.now();
+  await new Promise((r) => setTimeout(r, graceMs));
+  while (node.host.meter.inFlight > 0 && Date.now() - startedAt < timeoutMs) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The node's own view: its last load report and, with simulated cards, the slowdown control. */
+function nodeRoutes(lastReport: () => unknown, simulation: SimulationControl): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/infergate/node', async () => ({ report: lastReport() ?? null, simulation: { slowdown: simulation.slowdown } }));
+    app.put('/infergate/sim', async (request) => {
+      const body = jsonBody<{ slowdown?: unknown }>(request.body);
+      if (typeof body?.slowdown !== 'number' || !(body.slowdown > 0)) {
+        throw invalidArg('expected {"slowdown": <number > 0>} (SIMULATED cards only)', 'bad_sim');
+      }
+      simulation.slowdown = body.slowdown;
+      return { slowdown: simulation.slowdown };
+    });
+  };
+}
+
+function advertiseHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host.includes(':') ? `[${host}]` : host;
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export { DEFAULT_HEARTBEAT_INTERVAL_MS };
+export type { Logger };

@@ -1,0 +1,75 @@
+/**
+ * Command-line options of every verb, parsed with node:util's parseArgs. Each limit and timing is
+ * a named flag with its default shown in --help; nothing is configurable only by editing code.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS, DEFAULT_REQUEST_TIMEOUT_MS, type FrontDoorLimits } from '../gateway/limits.js';
+
+export const DEFAULT_HTTP_PORT = 8000;
+export const DEFAULT_METRICS_PORT = 8002;
+export const DEFAULT_HOST = '0.0.0.0';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  default?: string;
+  help: string;
+}
+
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  'http-port': { type: 'string', default: String(DEFAULT_HTTP_PORT), help: 'KServe v2 HTTP port (0 = any free port)' },
+  'metrics-port': { type: 'string', default: String(DEFAULT_METRICS_PORT), help: 'Prometheus metrics port (0 = any free port, off = none)' },
+  host: { type: 'string', default: DEFAULT_HOST, help: 'address to listen on' },
+  'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES), help: 'largest request body (413 above it)' },
+  'max-tensor-elements': { type: 'string', default: String(DEFAULT_MAX_TENSOR_ELEMENTS), help: 'most elements in one request’s inputs (400 above it)' },
+  'request-timeout-ms': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_MS), help: 'end-to-end time a request may take (504 after it)' },
+  'log-level': { type: 'string', default: 'info', help: 'fatal | error | warn | info | debug | silent' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+
+export const MODEL_NODE_OPTIONS: Record<string, OptionSpec> = {
+  models: { type: 'string', help: 'model repository directory (default: the bundled models/)' },
+  'sim-cards': { type: 'string', help: 'SIMULATED cards instead of real hardware, e.g. fast:2,slow:1 (tests, benchmarks)' },
+  'card-table': { type: 'string', help: 'YAML/JSON file {cards: {type: coefficient}} overriding the default card table' },
+};
+
+export type ParsedOptions = Record<string, string | boolean | string[] | undefined>;
+
+export function parseVerbOptions(argv: string[], specs: Record<string, OptionSpec>): ParsedOptions {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: string }> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.default !== undefined ? { default: spec.default } : {}) };
+  }
+  const { values } = parseArgs({ args: argv, options: options as never, strict: true, allowPositionals: false });
+  return values as ParsedOptions;
+}
+
+export function helpText(verb: string, summary: string, specs: Record<string, OptionSpec>): string {
+  const lines = [`usage: infergate ${verb} [options]`, '', summary, '', 'options:'];
+  for (const [name, spec] of Object.entries(specs)) {
+    const arg = spec.type === 'string' ? ` <${spec.multiple ? 'value…' : 'value'}>` : '';
+    const def = spec.default !== undefined ? ` (default ${spec.default})` : '';
+    lines.push(`  --${name}${arg}`.padEnd(32) + spec.help + def);
+  }
+  return lines.join('\n');
+}
+
+export function intOption(values: ParsedOptions, name: string, min = 0): number {
+  const text = String(values[name]);
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} expects an integer ≥ ${min}, got '${text}'`);
+  return value;
+}
+
+/** The metrics port, or undefined when metrics are turned off. */
+export function metricsPortFrom(values: ParsedOptions): number | undefined {
+  return values['metrics-port'] === 'off' ? undefined : intOption(values, 'metrics-port');
+}
+
+export function limitsFrom(values: ParsedOptions): FrontDoorLimits {
+  return {
+    maxBodyBytes: intOption(values, 'max-body-bytes', 1),
+    maxTensorElements: intOption(values, 'max-tensor-elements', 1),
+    requestTimeoutMs: intOption(values, 'request-timeout-ms', 1),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * JSON Schema of a model declaration file, compiled once at startup. The schema checks shape and
+ * types; rules that span fields (batch dims, version sources) live in model-repository.ts.
+ */
+import { DATATYPES } from './datatypes.js';
+
+const tensorSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'datatype', 'dims'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    datatype: { enum: [...DATATYPES] },
+    dims: { type: 'array', items: { type: 'integer', minimum: -1 } },
+    labels: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+export const DECLARATION_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'engine', 'inputs', 'outputs'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    engine: {
+      oneOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      ],
+    },
+    platform: { type: 'string' },
+    model_file: { type: 'string', minLength: 1 },
+    versions: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1 } },
+    version_policy: {
+      oneOf: [
+        { enum: ['latest', 'all'] },
+        {
+          type: 'object', additionalProperties: false, required: ['latest'],
+          properties: { latest: { type: 'integer', minimum: 1 } },
+        },
+        {
+          type: 'object', additionalProperties: false, required: ['specific'],
+          properties: { specific: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1 } } },
+        },
+      ],
+    },
+    max_batch_size: { type: 'integer', minimum: 0 },
+    max_queue_size: { type: 'integer', minimum: 0 },
+    inputs: { type: 'array', minItems: 1, items: tensorSchema },
+    outputs: { type: 'array', minItems: 1, items: tensorSchema },
+    instances: {
+      type: 'array', minItems: 1,
+      items: {
+        type: 'object', additionalProperties: false, required: ['kind'],
+        properties: {
+          kind: { enum: ['cpu', 'gpu', 'npu', 'sim', 'auto'] },
+          count: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
+    dynamic_batching: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        max_queue_delay_us: { type: 'integer', minimum: 0 },
+        preferred_batch_sizes: { type: 'array', items: { type: 'integer', minimum: 1 } },
+      },
+    },
+    sim: {
+      type: 'object', additionalProperties: false, required: ['service_ms'],
+      properties: { service_ms: { type: 'number', exclusiveMinimum: 0 } },
+    },
+  },
+} as const;

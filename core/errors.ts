@@ -1,0 +1,103 @@
+/**
+ * One error type for the whole server. Both front doors map its code through the two pure
+ * functions below and nowhere else, so HTTP and gRPC always agree on what a failure means.
+ */
+export type ErrorCode =
+  | 'INVALID_ARG'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'UNSUPPORTED'
+  | 'INTERNAL'
+  | 'ALREADY_EXISTS'
+  | 'CANCELLED'
+  | 'UNKNOWN'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'DEADLINE_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED';
+
+export class InferError extends Error {
+  readonly code: ErrorCode;
+  /** Machine-readable reason used as the `reason` label of failure metrics. */
+  readonly reason: string;
+
+  constructor(code: ErrorCode, message: string, reason?: string) {
+    super(message);
+    this.name = 'InferError';
+    this.code = code;
+    this.reason = reason ?? code.toLowerCase();
+  }
+}
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_ARG: 400,
+  UNKNOWN: 400,
+  ALREADY_EXISTS: 400,
+  CANCELLED: 400,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNSUPPORTED: 501,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+/** gRPC status codes (numeric values from grpc's status.proto). */
+const GRPC_STATUS: Record<ErrorCode, number> = {
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARG: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  PAYLOAD_TOO_LARGE: 8,
+  UNSUPPORTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+};
+
+export function toHttpStatus(code: ErrorCode): number {
+  return HTTP_STATUS[code];
+}
+
+export function toGrpcStatus(code: ErrorCode): number {
+  return GRPC_STATUS[code];
+}
+
+/** Inverse of toHttpStatus for errors received from a remote KServe v2 server. */
+export function fromHttpStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400: return 'INVALID_ARG';
+    case 404: return 'NOT_FOUND';
+    case 413: return 'PAYLOAD_TOO_LARGE';
+    case 429: return 'RESOURCE_EXHAUSTED';
+    case 501: return 'UNSUPPORTED';
+    case 503: return 'UNAVAILABLE';
+    case 504: return 'DEADLINE_EXCEEDED';
+    default: return status >= 500 ? 'INTERNAL' : 'INVALID_ARG';
+  }
+}
+
+/** Wraps anything thrown into an InferError without losing an existing code. */
+export function asInferError(err: unknown): InferError {
+  if (err instanceof InferError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new InferError('INTERNAL', message, 'internal');
+}
+
+export const invalidArg = (message: string, reason = 'invalid_arg') => new InferError('INVALID_ARG', message, reason);
+export const notFound = (message: string, reason = 'not_found') => new InferError('NOT_FOUND', message, reason);
+export const unavailable = (message: string, reason = 'unavailable') => new InferError('UNAVAILABLE', message, reason);
+export const unsupported = (message: string, reason = 'unsupported') => new InferError('UNSUPPORTED', message, reason);
+
+/**
+ * The request never got an answer from the node (connection refused or reset, connect timeout):
+ * the node is treated as gone for now and the request may be retried on another one.
+ */
+export class TransportError extends InferError {
+  constructor(message: string) {
+    super('UNAVAILABLE', message, 'transport');
+    this.name = 'TransportError';
+  }
+}

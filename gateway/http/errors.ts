@@ -1,0 +1,31 @@
+/**
+ * The one error handler of the HTTP door: every failure leaves as `{"error": "<message>"}` with the
+ * status the shared code table gives (KServe v2 error shape).
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { InferError, toHttpStatus } from '../../core/errors.js';
+
+export function installErrorHandling(app: FastifyInstance, onError?: (err: InferError, url: string) => void): void {
+  app.setErrorHandler((err: FastifyError | InferError, request, reply) => {
+    const error = toInferError(err);
+    onError?.(error, request.url);
+    const status = toHttpStatus(error.code);
+    if (status >= 500 && error.code === 'INTERNAL') request.log.error({ err }, 'internal error');
+    void reply.status(status).send({ error: error.message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+}
+
+/** Fastify's own errors (body too large, bad content type) keep their status, in our shape. */
+function toInferError(err: FastifyError | InferError): InferError {
+  if (err instanceof InferError) return err;
+  const status = (err as FastifyError).statusCode ?? 500;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new InferError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit (--max-body-bytes)', 'body_too_large');
+  }
+  if (status === 415) return new InferError('UNSUPPORTED', err.message, 'unsupported_media_type');
+  if (status >= 400 && status < 500) return new InferError('INVALID_ARG', err.message, 'bad_request');
+  return new InferError('INTERNAL', err.message, 'internal');
+}

@@ -1,0 +1,78 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { InferError, asInferError, invalidArg } from '../../core/errors.js';
+import { parseBinaryInferRequest, encodeInferResponse } from '../../core/infer-binary.js';
+import { parseJsonInferRequest } from '../../core/infer-json.js';
+import type { InferRequest } from '../../core/tensor.js';
+import type { InferenceService } from '../inference-service.js';
+import type { FrontDoorLimits } from '../limits.js';
+import type { Metrics } from '../metrics.js';
+import { MODEL_PATHS } from './models.js';
+
+export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+/** POST .../infer: JSON or the binary tensor extension in, the same out. */
+export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, metrics?: Metrics): FastifyPluginAsync => async (app) => {
+  for (const base of MODEL_PATHS) {
+    app.post<{ Params: ModelParams }>(`${base}/infer`, async (request, reply) => {
+      const { model, version } = request.params;
+      const startedAt = performance.now();
+      const labels = { model, version: version ?? '' };
+      metrics?.pending.inc({ model });
+      try {
+        const meta = service.modelMetadata(model, version);
+        const body = request.body as Buffer | undefined;
+        if (!body || body.length === 0) throw invalidArg('request body is empty: expected a JSON inference request', 'empty_body');
+        const inferRequest = parseBody(body, request.headers[HEADER_LENGTH_HEADER], model, version, meta, limits);
+        const response = await service.infer(inferRequest, {
+          deadlineMs: Date.now() + limits.requestTimeoutMs,
+          requestId: String(request.id),
+        });
+        labels.version = response.modelVersion;
+        const encoded = encodeInferResponse(response, inferRequest);
+        metrics?.requestSuccess.inc(labels);
+        metrics?.requestDuration.observe(labels, (performance.now() - startedAt) / 1000);
+        if (encoded.headerLength !== undefined) {
+          void reply.header('Inference-Header-Content-Length', encoded.headerLength);
+        }
+        return reply.type(encoded.contentType).send(encoded.body);
+      } catch (err) {
+        const error = asInferError(err);
+        metrics?.requestFailure.inc({ ...labels, reason: error.reason });
+        throw error;
+      } finally {
+        metrics?.pending.dec({ model });
+      }
+    });
+  }
+};
+
+function parseBody(
+  body: Buffer,
+  headerLengthValue: string | string[] | undefined,
+  model: string,
+  version: string | undefined,
+  meta: ReturnType<InferenceService['modelMetadata']>,
+  limits: FrontDoorLimits,
+): InferRequest {
+  const inferLimits = { maxElements: limits.maxTensorElements };
+  if (headerLengthValue !== undefined) {
+    const text = Array.isArray(headerLengthValue) ? headerLengthValue[0] : headerLengthValue;
+    const headerLength = Number(text);
+    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(headerLength)) {
+      throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${text}'`, 'bad_header_length');
+    }
+    return parseBinaryInferRequest(body, headerLength, model, version, meta, inferLimits);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new InferError('INVALID_ARG', `malformed JSON in request body: ${(err as Error).message}`, 'malformed_json');
+  }
+  return parseJsonInferRequest(json, model, version, meta, inferLimits);
+}

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { InferenceService } from '../inference-service.js';
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+/** Both URL forms of a model route: `/v2/models/<m>` and `/v2/models/<m>/versions/<v>`. */
+export const MODEL_PATHS = ['/v2/models/:model', '/v2/models/:model/versions/:version'];
+
+/** Model metadata, readiness, configuration and the repository index. */
+export const modelRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
+  for (const base of MODEL_PATHS) {
+    app.get<{ Params: ModelParams }>(base, async (request) => {
+      const { model, version } = request.params;
+      const meta = service.modelMetadata(model, version);
+      return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: meta.inputs, outputs: meta.outputs };
+    });
+    app.get<{ Params: ModelParams }>(`${base}/ready`, async (request, reply) => {
+      const { model, version } = request.params;
+      const ready = service.modelReady(model, version);
+      return reply.status(ready ? 200 : 503).send({ name: model, ready });
+    });
+    app.get<{ Params: ModelParams }>(`${base}/config`, async (request) => {
+      const { model, version } = request.params;
+      return service.modelConfig(model, version);
+    });
+  }
+  app.post('/v2/repository/index', async () => service.modelIndex());
+};

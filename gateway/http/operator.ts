@@ -1,0 +1,33 @@
+/**
+ * Routes outside the KServe protocol: the operator view of the pools and, on a gateway, the
+ * intake of backend heartbeats. Bodies are JSON; errors use the protocol's error shape.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidArg } from '../../core/errors.js';
+import { parseLoadReport } from '../../scheduler/load-report.js';
+import type { PoolSet } from '../../scheduler/pool-set.js';
+import type { NodeRegistry } from '../../scheduler/registry.js';
+import { jsonBody } from './server.js';
+
+export const poolRoutes = (pools: PoolSet): FastifyPluginAsync => async (app) => {
+  app.get('/infergate/pools', async () => ({ pools: pools.view(Date.now()) }));
+};
+
+export const registryRoutes = (registry: NodeRegistry, heartbeatIntervalMs: number): FastifyPluginAsync => async (app) => {
+  app.post('/infergate/heartbeat', async (request) => {
+    let report;
+    try {
+      report = parseLoadReport(jsonBody(request.body));
+    } catch (err) {
+      throw invalidArg(`bad heartbeat: ${(err as Error).message}`, 'bad_heartbeat');
+    }
+    await registry.heartbeat(report);
+    return { ok: true, heartbeat_interval_ms: heartbeatIntervalMs };
+  });
+  app.post('/infergate/leave', async (request) => {
+    const body = jsonBody<{ nodeId?: unknown }>(request.body);
+    if (typeof body?.nodeId !== 'string') throw invalidArg(`leave expects {"nodeId": "<id>"}`, 'bad_leave');
+    registry.leave(body.nodeId);
+    return { ok: true };
+  });
+};

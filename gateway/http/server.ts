@@ -1,0 +1,49 @@
+/**
+ * Builds the HTTP front door: one fastify app, one error handler, a plugin per route group.
+ * Bodies arrive as raw Buffers (JSON and binary tensors alike) so that the infer route decides how
+ * to parse them and the body limit applies to both.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { InferenceService } from '../inference-service.js';
+import type { FrontDoorLimits } from '../limits.js';
+import type { Metrics } from '../metrics.js';
+import { installErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { inferRoutes } from './infer.js';
+import { modelRoutes } from './models.js';
+
+export interface HttpServerOptions {
+  service: InferenceService;
+  limits: FrontDoorLimits;
+  metrics?: Metrics;
+  /** Extra route groups (operator view, heartbeat intake, simulation control). */
+  plugins?: FastifyPluginAsync[];
+  /** A pino logger to share, or false for none. */
+  logger?: FastifyBaseLogger | false;
+}
+
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.limits.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    keepAliveTimeout: 65_000,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  installErrorHandling(app);
+  await app.register(healthRoutes(options.service));
+  await app.register(modelRoutes(options.service));
+  await app.register(inferRoutes(options.service, options.limits, options.metrics));
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+  return app;
+}
+
+/** JSON body of a non-infer route, parsed from the raw Buffer the server keeps. */
+export function jsonBody<T>(body: unknown): T {
+  if (Buffer.isBuffer(body)) return JSON.parse(body.toString('utf8')) as T;
+  return body as T;
+}

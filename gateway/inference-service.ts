@@ -1,0 +1,93 @@
+/**
+ * The core calls both front doors (HTTP now, gRPC later) are built on. It knows the pools (what
+ * is served, by whom) and the router (how a request reaches a backend), and nothing of the wire.
+ */
+import { notFound } from '../core/errors.js';
+import type { ModelMetadata } from '../core/model-metadata.js';
+import type { InferRequest, InferResponse } from '../core/tensor.js';
+import type { InferOptions } from '../backends/backend.js';
+import type { ModelIndexEntry } from '../backends/model-host.js';
+import type { PoolSet } from '../scheduler/pool-set.js';
+import type { Router } from '../scheduler/router.js';
+
+export const SERVER_NAME = 'infergate';
+export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+
+export interface ServerMetadata {
+  name: string;
+  version: string;
+  extensions: string[];
+}
+
+export interface InferenceServiceSources {
+  pools: PoolSet;
+  router: Router;
+  version: string;
+  /** Models that are declared but not routable (failed declaration or load), for the index. */
+  unavailableModels?: () => ModelIndexEntry[];
+  /** Whether the process finished starting (models loaded, or registry accepting nodes). */
+  started: () => boolean;
+  /** Model configuration as Triton's config endpoint returns it. */
+  modelConfig: (model: string, version: string) => Promise<unknown>;
+}
+
+export class InferenceService {
+  #live = true;
+
+  constructor(private readonly sources: InferenceServiceSources) {}
+
+  serverMetadata(): ServerMetadata {
+    return { name: SERVER_NAME, version: this.sources.version, extensions: PROTOCOL_EXTENSIONS };
+  }
+
+  isLive(): boolean {
+    return this.#live;
+  }
+
+  /** Ready when started and every pool has a routable member. */
+  isReady(): boolean {
+    if (!this.sources.started()) return false;
+    const nowMs = Date.now();
+    return this.sources.pools.pools().every((p) => p.view(nowMs).nodes.some((n) => n.state === 'ready'));
+  }
+
+  markNotLive(): void {
+    this.#live = false;
+  }
+
+  /** Metadata of a model; with a version, of that version (which must exist). */
+  modelMetadata(model: string, version?: string): ModelMetadata {
+    const pool = this.sources.pools.resolve(model, version);
+    return { ...pool.metadata, versions: this.sources.pools.versionsOf(model) };
+  }
+
+  modelReady(model: string, version?: string): boolean {
+    const pool = this.sources.pools.resolve(model, version);
+    return pool.view(Date.now()).nodes.some((n) => n.state === 'ready');
+  }
+
+  async modelConfig(model: string, version?: string): Promise<unknown> {
+    const pool = this.sources.pools.resolve(model, version);
+    return this.sources.modelConfig(model, pool.version);
+  }
+
+  /** The repository index: served versions plus declared-but-unavailable ones. */
+  modelIndex(): ModelIndexEntry[] {
+    const nowMs = Date.now();
+    const served: ModelIndexEntry[] = this.sources.pools.pools().map((p) => {
+      const ready = p.view(nowMs).nodes.some((n) => n.state === 'ready');
+      return { name: p.model, version: p.version, state: ready ? 'READY' : 'UNAVAILABLE', reason: ready ? '' : 'no ready backend' };
+    });
+    const extra = this.sources.unavailableModels?.() ?? [];
+    return [...served, ...extra].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+  }
+
+  infer(request: InferRequest, options?: InferOptions): Promise<InferResponse> {
+    return this.sources.router.infer(request, options);
+  }
+
+  /** Throws NOT_FOUND unless the model (and version) is routable here. */
+  assertModel(model: string, version?: string): void {
+    if (!this.sources.pools.resolve(model, version)) throw notFound(`unknown model: '${model}'`);
+  }
+}

@@ -1,0 +1,19 @@
+/** Every limit a front door enforces, named with its unit; all are flags of the CLI. */
+export interface FrontDoorLimits {
+  /** Largest request body accepted (413 above it). Triton's default input cap is 64 MiB. */
+  maxBodyBytes: number;
+  /** Most elements one input tensor may declare (400 above it), checked before allocation. */
+  maxTensorElements: number;
+  /** Time a request may take end to end before it fails with 504; retries share it. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_LIMITS: FrontDoorLimits = {
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  maxTensorElements: DEFAULT_MAX_TENSOR_ELEMENTS,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+};

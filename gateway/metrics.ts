@@ -1,0 +1,70 @@
+/**
+ * Prometheus families in Triton's spirit, prefixed infergate_. One registry per process, passed
+ * explicitly; node figures are read from the pools at scrape time, so they cost nothing per request.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestOutcome } from '../backends/model-executor.js';
+import type { PoolSet } from '../scheduler/pool-set.js';
+
+const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requestSuccess: Counter<'model' | 'version'>;
+  readonly requestFailure: Counter<'model' | 'version' | 'reason'>;
+  readonly inferenceCount: Counter<'model' | 'version'>;
+  readonly executionCount: Counter<'model' | 'version'>;
+  readonly requestDuration: Histogram<'model' | 'version'>;
+  readonly queueDuration: Histogram<'model' | 'version'>;
+  readonly computeDuration: Histogram<'model' | 'version'>;
+  readonly pending: Gauge<'model'>;
+  readonly retries: Counter<'model' | 'version' | 'reason'>;
+
+  constructor(options: { pools?: () => PoolSet | undefined; processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requestSuccess = new Counter({ name: 'infergate_request_success_total', help: 'Inference requests answered successfully', labelNames: ['model', 'version'], registers });
+    this.requestFailure = new Counter({ name: 'infergate_request_failure_total', help: 'Inference requests that failed, by reason', labelNames: ['model', 'version', 'reason'], registers });
+    this.inferenceCount = new Counter({ name: 'infergate_inference_count_total', help: 'Inferences run on this node (one per request, batched or not)', labelNames: ['model', 'version'], registers });
+    this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model executions on this node (a batch counts once)', labelNames: ['model', 'version'], registers });
+    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'End-to-end request time at the front door', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
+    this.queueDuration = new Histogram({ name: 'infergate_queue_duration_seconds', help: 'Time a request waited for a model instance', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
+    this.computeDuration = new Histogram({ name: 'infergate_compute_duration_seconds', help: 'Time of the model execution that ran the request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
+    this.pending = new Gauge({ name: 'infergate_pending_requests', help: 'Requests accepted by the front door and not yet answered', labelNames: ['model'], registers });
+    this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests sent again to another backend', labelNames: ['model', 'version', 'reason'], registers });
+    if (options.pools) this.#registerNodeGauges(options.pools);
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'infergate_' });
+  }
+
+  /** Observer for the executors of this node. */
+  readonly observeExecution = (model: string, version: string, outcome: RequestOutcome): void => {
+    const labels = { model, version };
+    this.inferenceCount.inc(labels);
+    // A batch of n requests reports n outcomes; count the execution once.
+    if (outcome.batchIndex === 0 && outcome.computeMs > 0) this.executionCount.inc(labels);
+    this.queueDuration.observe(labels, outcome.queueMs / 1000);
+    if (outcome.computeMs > 0) this.computeDuration.observe(labels, outcome.computeMs / 1000);
+  };
+
+  #registerNodeGauges(pools: () => PoolSet | undefined): void {
+    const registers = [this.registry];
+    const labelNames = ['model', 'version', 'node'] as const;
+    const perNode = (name: string, help: string, read: (n: ReturnType<PoolSet['view']>[number]['nodes'][number]) => number) =>
+      new Gauge({
+        name, help, labelNames, registers,
+        collect() {
+          this.reset();
+          const set = pools();
+          if (!set) return;
+          for (const pool of set.view(Date.now())) {
+            for (const node of pool.nodes) this.set({ model: pool.model, version: pool.version, node: node.id }, read(node));
+          }
+        },
+      });
+    perNode('infergate_backend_weight', 'Current SWRR weight of a backend in a pool', (n) => n.weight);
+    perNode('infergate_backend_capacity', 'Hardware capacity prior of a backend (sum of card coefficients)', (n) => n.capacity);
+    perNode('infergate_backend_in_flight', 'Requests in flight from this gateway to a backend', (n) => n.in_flight);
+    perNode('infergate_backend_requests', 'Requests this gateway sent to a backend', (n) => n.requests);
+    perNode('infergate_backend_failures', 'Failed attempts on a backend', (n) => n.failures);
+    perNode('infergate_backend_ready', '1 when the backend takes traffic, 0 when draining or ejected', (n) => (n.state === 'ready' ? 1 : 0));
+  }
+}

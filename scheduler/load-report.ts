@@ -1,0 +1,75 @@
+/**
+ * What a backend node tells each gateway every heartbeat. Load figures travel here, separate from
+ * membership, because they change every second.
+ */
+export type NodeState = 'ready' | 'draining';
+
+export interface CardReport {
+  /** Card type as in the card table (`nvidia-t4`, `cpu-core`, `sim-fast`). */
+  type: string;
+  count: number;
+  /** Relative performance coefficient of one card of this type (T4 = 1.0). */
+  coefficient: number;
+}
+
+export interface ModelReport {
+  name: string;
+  versions: string[];
+}
+
+export interface LoadReport {
+  nodeId: string;
+  /** Base URL where the node serves KServe v2 over HTTP, e.g. http://127.0.0.1:9001 */
+  url: string;
+  state: NodeState;
+  cards: CardReport[];
+  /** Requests accepted and not yet answered (queued + executing). */
+  inFlight: number;
+  /** Requests waiting for a free instance. */
+  queueDepth: number;
+  /** Execution slots (model instances) summed over the node: how much can run at once. */
+  slots: number;
+  /** Busy share of the node's execution slots over the last window, 0..1. */
+  utilization: number;
+  completedPerSec: number;
+  errorsPerSec: number;
+  /** Mean execution time of one request over the window (0 when none ran). */
+  serviceTimeMs: number;
+  /** Mean time from acceptance to answer over the window (0 when none ran). */
+  latencyMs: number;
+  windowMs: number;
+  models: ModelReport[];
+  /** Sender's clock; receivers use their own clock for ageing. */
+  sentAtMs: number;
+}
+
+/** Sum of card coefficients: the hardware prior of a node's capacity. */
+export function hardwareCapacity(cards: readonly CardReport[]): number {
+  let total = 0;
+  for (const c of cards) total += c.count * c.coefficient;
+  return total;
+}
+
+/** Checks a report received over the network; throws a message naming the first bad field. */
+export function parseLoadReport(value: unknown): LoadReport {
+  const r = value as Record<string, unknown>;
+  if (typeof r !== 'object' || r === null) throw new Error('load report must be a JSON object');
+  const text = (k: string) => {
+    if (typeof r[k] !== 'string' || (r[k] as string).length === 0) throw new Error(`load report field '${k}' must be a non-empty string`);
+  };
+  const num = (k: string) => {
+    if (typeof r[k] !== 'number' || !Number.isFinite(r[k]) || (r[k] as number) < 0) throw new Error(`load report field '${k}' must be a number ≥ 0`);
+  };
+  text('nodeId');
+  text('url');
+  if (!/^https?:\/\//.test(r.url as string)) throw new Error(`load report field 'url' must be an http(s) URL, got '${r.url}'`);
+  if (r.state !== 'ready' && r.state !== 'draining') throw new Error(`load report field 'state' must be 'ready' or 'draining'`);
+  for (const k of ['inFlight', 'queueDepth', 'slots', 'utilization', 'completedPerSec', 'errorsPerSec', 'serviceTimeMs', 'latencyMs', 'windowMs', 'sentAtMs']) num(k);
+  if (!Array.isArray(r.cards) || !r.cards.every((c) => typeof c?.type === 'string' && c.count >= 0 && c.coefficient >= 0)) {
+    throw new Error(`load report field 'cards' must be a list of {type, count, coefficient}`);
+  }
+  if (!Array.isArray(r.models) || !r.models.every((m) => typeof m?.name === 'string' && Array.isArray(m.versions) && m.versions.every((v: unknown) => typeof v === 'string'))) {
+    throw new Error(`load report field 'models' must be a list of {name, versions: string[]}`);
+  }
+  return value as LoadReport;
+}

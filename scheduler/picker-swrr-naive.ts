@@ -1,0 +1,88 @@
+/**
+ * nginx's smooth weighted round-robin as written there (ngx_http_upstream_get_peer): one scan of
+ * every member per pick, O(n). Kept as the reference that SwrrPicker must match pick for pick, and
+ * as the baseline of bench/pick-cost.ts. Same API, same errors, same random start phase.
+ */
+import {
+  assertSwrrWeight,
+  duplicateSwrrMember,
+  swrrStartCurrent,
+  unknownSwrrMember,
+  type SwrrMemberState,
+  type SwrrPickerOptions,
+} from './picker-swrr.js';
+
+interface NaiveMember {
+  id: string;
+  weight: number;
+  current: number;
+  eligible: boolean;
+}
+
+export class NaiveSwrrPicker {
+  readonly #random: (() => number) | undefined;
+  /** Insertion order: the scan order, hence the tie-break. */
+  #members: NaiveMember[] = [];
+  #byId = new Map<string, NaiveMember>();
+
+  constructor(options: SwrrPickerOptions = {}) {
+    this.#random = options.random;
+  }
+
+  get size(): number {
+    return this.#members.length;
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  add(id: string, weight: number): void {
+    if (this.#byId.has(id)) throw duplicateSwrrMember(id);
+    assertSwrrWeight(id, weight);
+    const member: NaiveMember = { id, weight, current: swrrStartCurrent(weight, this.#random), eligible: true };
+    this.#members.push(member);
+    this.#byId.set(id, member);
+  }
+
+  remove(id: string): void {
+    const member = this.#member(id);
+    this.#byId.delete(id);
+    this.#members.splice(this.#members.indexOf(member), 1);
+  }
+
+  setWeight(id: string, weight: number): void {
+    const member = this.#member(id);
+    assertSwrrWeight(id, weight);
+    member.weight = weight;
+  }
+
+  setEligible(id: string, eligible: boolean): void {
+    this.#member(id).eligible = eligible;
+  }
+
+  pick(): string | undefined {
+    let best: NaiveMember | undefined;
+    let total = 0;
+    for (const m of this.#members) {
+      // Sitting out (nginx: down, max_conns reached) or weight 0: no step, no share of the total.
+      if (!m.eligible || m.weight <= 0) continue;
+      m.current += m.weight;
+      total += m.weight;
+      if (best === undefined || m.current > best.current) best = m;
+    }
+    if (best === undefined) return undefined;
+    best.current -= total;
+    return best.id;
+  }
+
+  snapshot(): SwrrMemberState[] {
+    return this.#members.map((m) => ({ id: m.id, weight: m.weight, current: m.current, eligible: m.eligible }));
+  }
+
+  #member(id: string): NaiveMember {
+    const member = this.#byId.get(id);
+    if (member === undefined) throw unknownSwrrMember(id);
+    return member;
+  }
+}
