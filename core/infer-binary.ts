@@ -194,7 +194,7 @@ export function encodeInferRequest(req: InferRequest, options: { binaryOutputs: 
   if (Object.keys(params).length > 0) json.parameters = params;
   json.inputs = inputs;
   if (req.outputs !== undefined) {
-    json.outputs = req.outputs.map((o) => requestedOutputToJson(o, options.binaryOutputs ? true : undefined));
+    json.outputs = req.outputs.map((o) => requestedOutputToJson(o, options.binaryOutputs));
   }
   return assemble(json, blobs);
 }

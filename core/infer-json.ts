@@ -90,12 +90,12 @@ export function parseInferRequestObject(
   readBinary: BinaryTensorReader | undefined,
 ): InferRequest {
   const fail = failRequest;
-  if (!isObject(body)) throw fail(`request body must be a JSON object, got ${describe(body)}`, 'malformed_request');
+  if (!isObject(body)) throw fail(`request body must be a JSON object, got ${describeJsonValue(body)}`, 'malformed_request');
 
   const req: InferRequest = { modelName, inputs: [] };
   if (modelVersion !== undefined) req.modelVersion = modelVersion;
   if (body.id !== undefined) {
-    if (typeof body.id !== 'string') throw fail(`'id' must be a string, got ${describe(body.id)}`, 'malformed_request');
+    if (typeof body.id !== 'string') throw fail(`'id' must be a string, got ${describeJsonValue(body.id)}`, 'malformed_request');
     req.id = body.id;
   }
   const params = parseParameters(body.parameters, 'request', fail);
@@ -106,7 +106,7 @@ export function parseInferRequestObject(
   }
 
   if (body.inputs === undefined) throw fail(`request has no 'inputs'`, 'malformed_request');
-  if (!Array.isArray(body.inputs)) throw fail(`'inputs' must be an array, got ${describe(body.inputs)}`, 'malformed_request');
+  if (!Array.isArray(body.inputs)) throw fail(`'inputs' must be an array, got ${describeJsonValue(body.inputs)}`, 'malformed_request');
   if (body.inputs.length === 0) throw fail(`'inputs' is empty; a request needs at least one input`, 'malformed_request');
 
   let total = 0;
@@ -147,16 +147,16 @@ export function parseInferRequestObject(
   });
 
   if (body.outputs !== undefined) {
-    if (!Array.isArray(body.outputs)) throw fail(`'outputs' must be an array, got ${describe(body.outputs)}`, 'malformed_request');
+    if (!Array.isArray(body.outputs)) throw fail(`'outputs' must be an array, got ${describeJsonValue(body.outputs)}`, 'malformed_request');
     req.outputs = body.outputs.map((raw: unknown, i: number) => parseRequestedOutput(raw, i, fail));
   }
   return req;
 }
 
 function parseRequestedOutput(raw: unknown, i: number, fail: Fail): RequestedOutput {
-  if (!isObject(raw)) throw fail(`outputs[${i}] must be an object, got ${describe(raw)}`, 'malformed_request');
+  if (!isObject(raw)) throw fail(`outputs[${i}] must be an object, got ${describeJsonValue(raw)}`, 'malformed_request');
   if (typeof raw.name !== 'string' || raw.name === '') {
-    throw fail(`outputs[${i}]: 'name' must be a non-empty string, got ${describe(raw.name)}`, 'malformed_request');
+    throw fail(`outputs[${i}]: 'name' must be a non-empty string, got ${describeJsonValue(raw.name)}`, 'malformed_request');
   }
   const out: RequestedOutput = { name: raw.name };
   const where = `output '${raw.name}'`;
@@ -209,21 +209,21 @@ export function parseJsonInferResponse(body: unknown): InferResponse {
 
 export function parseInferResponseObject(body: unknown, readBinary: BinaryTensorReader | undefined): InferResponse {
   const fail = failResponse;
-  if (!isObject(body)) throw fail(`body must be a JSON object, got ${describe(body)}`, 'malformed_response');
+  if (!isObject(body)) throw fail(`body must be a JSON object, got ${describeJsonValue(body)}`, 'malformed_response');
   if (typeof body.model_name !== 'string') {
-    throw fail(`'model_name' must be a string, got ${describe(body.model_name)}`, 'malformed_response');
+    throw fail(`'model_name' must be a string, got ${describeJsonValue(body.model_name)}`, 'malformed_response');
   }
   if (body.model_version !== undefined && typeof body.model_version !== 'string') {
-    throw fail(`'model_version' must be a string, got ${describe(body.model_version)}`, 'malformed_response');
+    throw fail(`'model_version' must be a string, got ${describeJsonValue(body.model_version)}`, 'malformed_response');
   }
   const res: InferResponse = { modelName: body.model_name, modelVersion: body.model_version ?? '', outputs: [] };
   if (body.id !== undefined) {
-    if (typeof body.id !== 'string') throw fail(`'id' must be a string, got ${describe(body.id)}`, 'malformed_response');
+    if (typeof body.id !== 'string') throw fail(`'id' must be a string, got ${describeJsonValue(body.id)}`, 'malformed_response');
     res.id = body.id;
   }
   const params = parseParameters(body.parameters, 'response', fail);
   if (params !== undefined && Object.keys(params).length > 0) res.parameters = params;
-  if (!Array.isArray(body.outputs)) throw fail(`'outputs' must be an array, got ${describe(body.outputs)}`, 'malformed_response');
+  if (!Array.isArray(body.outputs)) throw fail(`'outputs' must be an array, got ${describeJsonValue(body.outputs)}`, 'malformed_response');
 
   body.outputs.forEach((raw: unknown, i: number) => {
     const head = parseTensorHead(raw, `outputs[${i}]`, 'output', fail);
@@ -258,24 +258,24 @@ interface TensorHead {
 
 function parseTensorHead(raw: unknown, at: string, kind: 'input' | 'output', fail: Fail): TensorHead {
   const reason = kind === 'input' ? 'malformed_request' : 'malformed_response';
-  if (!isObject(raw)) throw fail(`${at} must be an object, got ${describe(raw)}`, reason);
+  if (!isObject(raw)) throw fail(`${at} must be an object, got ${describeJsonValue(raw)}`, reason);
   if (typeof raw.name !== 'string' || raw.name === '') {
-    throw fail(`${at}: 'name' must be a non-empty string, got ${describe(raw.name)}`, reason);
+    throw fail(`${at}: 'name' must be a non-empty string, got ${describeJsonValue(raw.name)}`, reason);
   }
   const where = `${kind} '${raw.name}'`;
   if (raw.datatype === undefined) throw fail(`${where}: missing 'datatype'`, reason);
   if (!isDatatype(raw.datatype)) {
     throw fail(
-      `${where}: unknown datatype ${typeof raw.datatype === 'string' ? `'${raw.datatype}'` : describe(raw.datatype)}; expected one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BF16, BYTES`,
+      `${where}: unknown datatype ${typeof raw.datatype === 'string' ? `'${raw.datatype}'` : describeJsonValue(raw.datatype)}; expected one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BF16, BYTES`,
       'unknown_datatype',
     );
   }
   if (raw.shape === undefined) throw fail(`${where}: missing 'shape'`, reason);
-  if (!Array.isArray(raw.shape)) throw fail(`${where}: 'shape' must be an array, got ${describe(raw.shape)}`, reason);
+  if (!Array.isArray(raw.shape)) throw fail(`${where}: 'shape' must be an array, got ${describeJsonValue(raw.shape)}`, reason);
   const shape: number[] = [];
   raw.shape.forEach((d: unknown, i: number) => {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw fail(`${where}: shape dim ${i} must be a non-negative integer, got ${describe(d)}`, 'bad_shape');
+      throw fail(`${where}: shape dim ${i} must be a non-negative integer, got ${describeJsonValue(d)}`, 'bad_shape');
     }
     shape.push(d);
   });
@@ -356,7 +356,7 @@ export function jsonToTensorData(
   fail: Fail,
   lenient64: boolean,
 ): TensorData {
-  if (!Array.isArray(data)) throw fail(`${where}: 'data' must be an array, got ${describe(data)}`, 'bad_data');
+  if (!Array.isArray(data)) throw fail(`${where}: 'data' must be an array, got ${describeJsonValue(data)}`, 'bad_data');
   const count = elementCount(shape);
   const put = elementWriter(datatype, count, where, fail, lenient64);
 
@@ -410,14 +410,14 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
   const bad = (i: number, what: string) => fail(`${where}: element ${i}: ${what}`, 'bad_element');
   const outOfRange = (i: number, what: string) => fail(`${where}: element ${i}: ${what}`, 'out_of_range');
   const number = (v: unknown, i: number): number => {
-    if (typeof v !== 'number') throw bad(i, `expected a number for ${datatype}, got ${describe(v)}`);
+    if (typeof v !== 'number') throw bad(i, `expected a number for ${datatype}, got ${describeJsonValue(v)}`);
     return v;
   };
   const float = (v: unknown, i: number): number => {
     const named = NON_FINITE.get(v);
     if (named !== undefined) return named;
     if (typeof v !== 'number') {
-      throw bad(i, `expected a number for ${datatype}, got ${describe(v)} (only "NaN", "Infinity", "-Infinity" may be strings)`);
+      throw bad(i, `expected a number for ${datatype}, got ${describeJsonValue(v)} (only "NaN", "Infinity", "-Infinity" may be strings)`);
     }
     return v;
   };
@@ -429,7 +429,7 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
     case 'BOOL': {
       const out = storage as Uint8Array;
       write = (v, i) => {
-        if (typeof v !== 'boolean') throw bad(i, `expected true or false for BOOL, got ${describe(v)}`);
+        if (typeof v !== 'boolean') throw bad(i, `expected true or false for BOOL, got ${describeJsonValue(v)}`);
         out[i] = v ? 1 : 0;
       };
       break;
@@ -490,7 +490,7 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
       const out = storage as Uint8Array[];
       const encoder = new TextEncoder();
       write = (v, i) => {
-        if (typeof v !== 'string') throw bad(i, `expected a string for BYTES, got ${describe(v)}`);
+        if (typeof v !== 'string') throw bad(i, `expected a string for BYTES, got ${describeJsonValue(v)}`);
         out[i] = encoder.encode(v);
       };
       break;
@@ -514,11 +514,11 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
 
 function parseParameters(raw: unknown, where: string, fail: Fail): Parameters | undefined {
   if (raw === undefined) return undefined;
-  if (!isObject(raw)) throw fail(`${where}: 'parameters' must be an object, got ${describe(raw)}`, 'bad_parameter');
+  if (!isObject(raw)) throw fail(`${where}: 'parameters' must be an object, got ${describeJsonValue(raw)}`, 'bad_parameter');
   const out: Parameters = {};
   for (const [key, value] of Object.entries(raw)) {
     if (typeof value !== 'boolean' && typeof value !== 'number' && typeof value !== 'string') {
-      throw fail(`${where}: parameter '${key}' must be a boolean, number or string, got ${describe(value)}`, 'bad_parameter');
+      throw fail(`${where}: parameter '${key}' must be a boolean, number or string, got ${describeJsonValue(value)}`, 'bad_parameter');
     }
     out[key] = value;
   }
@@ -528,7 +528,7 @@ function parseParameters(raw: unknown, where: string, fail: Fail): Parameters | 
 function takeBool(params: Parameters, key: string, where: string, fail: Fail): boolean | undefined {
   if (!(key in params)) return undefined;
   const value = params[key];
-  if (typeof value !== 'boolean') throw fail(`${where}: parameter ${key} must be true or false, got ${describe(value)}`, 'bad_parameter');
+  if (typeof value !== 'boolean') throw fail(`${where}: parameter ${key} must be true or false, got ${describeJsonValue(value)}`, 'bad_parameter');
   delete params[key];
   return value;
 }
@@ -537,7 +537,7 @@ function takeBinaryDataSize(params: Parameters, where: string, fail: Fail): numb
   if (!('binary_data_size' in params)) return undefined;
   const value = params.binary_data_size;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw fail(`${where}: parameter binary_data_size must be a non-negative integer, got ${describe(value)}`, 'bad_parameter');
+    throw fail(`${where}: parameter binary_data_size must be a non-negative integer, got ${describeJsonValue(value)}`, 'bad_parameter');
   }
   delete params.binary_data_size;
   return value;
@@ -555,7 +555,7 @@ function isObject(v: unknown): v is Record<string, any> {
 }
 
 /** A value as a message shows it: its JSON type and a short rendering. */
-export function describe(v: unknown): string {
+export function describeJsonValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   switch (typeof v) {

@@ -99,7 +99,28 @@ export function executionProvidersOf(card: Card): ExecutionProvider[] {
   if (!valid) {
     throw new Error(`card ${card.id}: engineOptions.executionProviders must be a non-empty list of provider names or {name, ...options}`);
   }
-  return raw as ExecutionProvider[];
+  const deviceId = card.engineOptions?.deviceId;
+  // The adapter's device index reaches every accelerator provider named without options.
+  return (raw as ExecutionProvider[]).map((p) =>
+    typeof p === 'string' && p !== 'cpu' && typeof deviceId === 'number' ? { name: p, deviceId } : p);
+}
+
+/**
+ * The provider lists to try on a card, best first. The card's list is a preference order (TensorRT,
+ * then CUDA, then CPU): unavailable providers are left out, and when a session cannot start with
+ * the first accelerator provider the next list drops it. An accelerator card never ends on the CPU
+ * provider alone, which would make its coefficient a lie; a CPU card may.
+ */
+export function providerFallbacks(card: Card, available: ReadonlySet<string>): ExecutionProvider[][] {
+  const usable = executionProvidersOf(card).filter((p) => available.has(providerName(p)));
+  const lists: ExecutionProvider[][] = [];
+  for (let rest = usable; rest.length > 0; rest = rest.slice(1)) {
+    const onlyCpu = rest.every((p) => providerName(p) === 'cpu');
+    if (onlyCpu && card.kind !== 'cpu') break;
+    lists.push(rest);
+    if (onlyCpu) break;
+  }
+  return lists;
 }
 
 /**
@@ -123,7 +144,7 @@ export class OnnxEngine implements Engine {
     this.#cpuCount = options.cpuCount ?? os.availableParallelism();
   }
 
-  /** CPU cards always; an accelerator card when every provider it names is available and one is not the CPU. */
+  /** CPU cards always; an accelerator card when one of the accelerator providers it names is in this build. */
   supports(card: Card): boolean {
     if (card.kind === 'cpu') return true;
     if (card.kind !== 'gpu' && card.kind !== 'npu') return false;
@@ -133,8 +154,7 @@ export class OnnxEngine implements Engine {
     } catch {
       return false;
     }
-    const names = providers.map(providerName);
-    return names.every((n) => this.#available.has(n)) && names.some((n) => n !== 'cpu');
+    return providers.some((p) => providerName(p) !== 'cpu' && this.#available.has(providerName(p)));
   }
 
   async loadModel(spec: ModelLoadSpec): Promise<LoadedModel> {
@@ -160,7 +180,7 @@ export class OnnxEngine implements Engine {
     } finally {
       await probe.release();
     }
-    return new OnnxLoadedModel(spec, bytes, this.#cpuCount);
+    return new OnnxLoadedModel(spec, bytes, this.#cpuCount, this.#available);
   }
 }
 
@@ -219,45 +239,62 @@ class OnnxLoadedModel implements LoadedModel {
   readonly #spec: ModelLoadSpec;
   #bytes: Uint8Array | undefined;
   readonly #cpuCount: number;
+  readonly #available: ReadonlySet<string>;
   readonly #instances = new Set<OnnxModelInstance>();
 
-  constructor(spec: ModelLoadSpec, bytes: Uint8Array, cpuCount: number) {
+  constructor(spec: ModelLoadSpec, bytes: Uint8Array, cpuCount: number, available: ReadonlySet<string>) {
     this.metadata = spec.metadata;
     this.#spec = spec;
     this.#bytes = bytes;
     this.#cpuCount = cpuCount;
+    this.#available = available;
   }
 
   async createInstance(card: Card, index: number): Promise<ModelInstance> {
     if (!this.#bytes) throw new Error(`model '${this.#spec.declaration.name}' version ${this.#spec.version} was unloaded`);
-    const providers = executionProvidersOf(card);
     const threads = card.engineOptions?.intraOpNumThreads ?? defaultIntraOpThreads(this.#cpuCount, this.#spec.declaration);
     if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1) {
       throw new Error(`card ${card.id}: engineOptions.intraOpNumThreads must be a positive integer, got ${String(threads)}`);
     }
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: providers as ort.InferenceSession.ExecutionProviderConfig[],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    };
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(this.#bytes, options);
-    } catch (err) {
-      const names = providers.map(providerName).join(', ');
-      throw new Error(`model '${this.#spec.declaration.name}' instance ${index} on card ${card.id} (providers ${names}): ${(err as Error).message}`);
+    const attempts = providerFallbacks(card, this.#available);
+    if (attempts.length === 0) {
+      throw new Error(`model '${this.#spec.declaration.name}' instance ${index} on card ${card.id}: none of its execution providers [${executionProvidersOf(card).map(providerName).join(', ')}] is in this onnxruntime build (available: ${[...this.#available].join(', ')})`);
     }
-    const instance = new OnnxModelInstance(card, index, session, this.#spec, threads, () => this.#instances.delete(instance));
-    this.#instances.add(instance);
-    return instance;
+    const failures: string[] = [];
+    for (const providers of attempts) {
+      const options: ort.InferenceSession.SessionOptions = {
+        executionProviders: providers as ort.InferenceSession.ExecutionProviderConfig[],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      };
+      try {
+        const session = await ort.InferenceSession.create(this.#bytes, options);
+        const instance: OnnxModelInstance = new OnnxModelInstance(card, index, session, this.#spec, {
+          intraOpNumThreads: threads,
+          executionProviders: providers.map(providerName),
+          providerFailures: failures,
+        }, () => this.#instances.delete(instance));
+        this.#instances.add(instance);
+        return instance;
+      } catch (err) {
+        failures.push(`[${providers.map(providerName).join(', ')}]: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`model '${this.#spec.declaration.name}' instance ${index} on card ${card.id}: no session could start: ${failures.join('; ')}`);
   }
 
   async unload(): Promise<void> {
     await Promise.all([...this.#instances].map((i) => i.unload()));
     this.#bytes = undefined;
   }
+}
+
+interface InstanceSetup {
+  intraOpNumThreads: number;
+  executionProviders: string[];
+  providerFailures: string[];
 }
 
 /** Requests whose inputs agree on everything but the batch dim, run as one. */
@@ -269,6 +306,10 @@ export class OnnxModelInstance implements ModelInstance {
   readonly card: Card;
   readonly index: number;
   readonly intraOpNumThreads: number;
+  /** The providers the session started with (after any fallback), best first. */
+  readonly executionProviders: readonly string[];
+  /** Provider lists tried before this one, with onnxruntime's reason: for the node's log. */
+  readonly providerFailures: readonly string[];
   /** Calls of session.run so far; a batch of compatible requests costs one. */
   runs = 0;
   readonly #session: ort.InferenceSession;
@@ -279,10 +320,12 @@ export class OnnxModelInstance implements ModelInstance {
   readonly #onUnload: () => void;
   #released = false;
 
-  constructor(card: Card, index: number, session: ort.InferenceSession, spec: ModelLoadSpec, threads: number, onUnload: () => void) {
+  constructor(card: Card, index: number, session: ort.InferenceSession, spec: ModelLoadSpec, setup: InstanceSetup, onUnload: () => void) {
     this.card = card;
     this.index = index;
-    this.intraOpNumThreads = threads;
+    this.intraOpNumThreads = setup.intraOpNumThreads;
+    this.executionProviders = setup.executionProviders;
+    this.providerFailures = setup.providerFailures;
     this.#session = session;
     this.#declaration = spec.declaration;
     this.#version = spec.version;

@@ -41,12 +41,23 @@ export function simulatedServiceMs(serviceMs: number, coefficient: number, slowd
   return (serviceMs / coefficient) * slowdown;
 }
 
+/** How a simulated instance waits; tests pass a recorder to check the times exactly. */
+export type SimSleep = (ms: number) => Promise<void>;
+
+const timerSleep: SimSleep = (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface SimEngineOptions {
+  sleep?: SimSleep;
+}
+
 export class SimEngine implements Engine {
   readonly name = 'sim';
   readonly control: SimulationControl;
+  readonly #sleep: SimSleep;
 
-  constructor(control: SimulationControl = new SimulationControl()) {
+  constructor(control: SimulationControl = new SimulationControl(), options: SimEngineOptions = {}) {
     this.control = control;
+    this.#sleep = options.sleep ?? timerSleep;
   }
 
   supports(card: Card): boolean {
@@ -68,7 +79,7 @@ export class SimEngine implements Engine {
         throw new Error(`model '${declaration.name}': the simulated engine echoes input '${input.name}' (${input.datatype}) as output '${o.name}', declared ${o.datatype}`);
       }
     });
-    return new SimLoadedModel(spec, serviceMs, this.control);
+    return new SimLoadedModel(spec, serviceMs, this.control, this.#sleep);
   }
 }
 
@@ -77,12 +88,14 @@ class SimLoadedModel implements LoadedModel {
   readonly #spec: ModelLoadSpec;
   readonly #serviceMs: number;
   readonly #control: SimulationControl;
+  readonly #sleep: SimSleep;
 
-  constructor(spec: ModelLoadSpec, serviceMs: number, control: SimulationControl) {
+  constructor(spec: ModelLoadSpec, serviceMs: number, control: SimulationControl, sleep: SimSleep) {
     this.metadata = spec.metadata;
     this.#spec = spec;
     this.#serviceMs = serviceMs;
     this.#control = control;
+    this.#sleep = sleep;
   }
 
   async createInstance(card: Card, index: number): Promise<ModelInstance> {
@@ -90,10 +103,17 @@ class SimLoadedModel implements LoadedModel {
     if (!Number.isFinite(coefficient) || coefficient <= 0) {
       throw new Error(`simulated card ${card.id}: coefficient must be > 0, got ${coefficient}`);
     }
-    return new SimModelInstance(card, index, this.#spec, this.#serviceMs, coefficient, this.#control);
+    return new SimModelInstance(card, index, this.#spec, { serviceMs: this.#serviceMs, coefficient, control: this.#control, sleep: this.#sleep });
   }
 
   async unload(): Promise<void> {}
+}
+
+interface SimTiming {
+  serviceMs: number;
+  coefficient: number;
+  control: SimulationControl;
+  sleep: SimSleep;
 }
 
 export class SimModelInstance implements ModelInstance {
@@ -106,15 +126,17 @@ export class SimModelInstance implements ModelInstance {
   readonly #serviceMs: number;
   readonly #coefficient: number;
   readonly #control: SimulationControl;
+  readonly #sleep: SimSleep;
 
-  constructor(card: Card, index: number, spec: ModelLoadSpec, serviceMs: number, coefficient: number, control: SimulationControl) {
+  constructor(card: Card, index: number, spec: ModelLoadSpec, timing: SimTiming) {
     this.card = card;
     this.index = index;
     this.#declaration = spec.declaration;
     this.#version = spec.version;
-    this.#serviceMs = serviceMs;
-    this.#coefficient = coefficient;
-    this.#control = control;
+    this.#serviceMs = timing.serviceMs;
+    this.#coefficient = timing.coefficient;
+    this.#control = timing.control;
+    this.#sleep = timing.sleep;
   }
 
   /** The simulated time the next batch will take, with the slowdown in force now. */
@@ -125,7 +147,7 @@ export class SimModelInstance implements ModelInstance {
   async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
     const ms = this.serviceMs();
     this.executions++;
-    await new Promise<void>((resolve) => setTimeout(resolve, ms));
+    await this.#sleep(ms);
     return batch.map((req) => this.#echo(req));
   }
 

@@ -2,7 +2,7 @@
  * The core calls both front doors (HTTP now, gRPC later) are built on. It knows the pools (what
  * is served, by whom) and the router (how a request reaches a backend), and nothing of the wire.
  */
-import { notFound } from '../core/errors.js';
+import { InferError, notFound } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
 import type { InferOptions } from '../backends/backend.js';
@@ -82,8 +82,18 @@ export class InferenceService {
     return [...served, ...extra].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
   }
 
+  /** Routes the request; past its deadline the caller gets DEADLINE_EXCEEDED (504) even if a node still works on it. */
   infer(request: InferRequest, options?: InferOptions): Promise<InferResponse> {
-    return this.sources.router.infer(request, options);
+    const routed = this.sources.router.infer(request, options);
+    if (options?.deadlineMs === undefined) return routed;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new InferError('DEADLINE_EXCEEDED', `request did not finish within its deadline (--request-timeout-ms)`, 'timeout')),
+        Math.max(0, options.deadlineMs! - Date.now()),
+      );
+    });
+    return Promise.race([routed, expired]).finally(() => clearTimeout(timer));
   }
 
   /** Throws NOT_FOUND unless the model (and version) is routable here. */

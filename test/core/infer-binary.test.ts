@@ -141,6 +141,9 @@ describe('binary requests', () => {
     const noHeader = JSON.parse(no.body.toString('utf8', 0, no.headerLength));
     expect(noHeader).not.toHaveProperty('parameters');
     expect(noHeader).not.toHaveProperty('outputs');
+    // The client's own per-output choice is for its hop, not the backend's.
+    const jsonOutputs = encodeInferRequest({ ...req, outputs: [{ name: 'A', binaryData: true }] }, { binaryOutputs: false });
+    expect(JSON.parse(jsonOutputs.body.toString('utf8', 0, jsonOutputs.headerLength)).outputs).toEqual([{ name: 'A', parameters: { binary_data: false } }]);
   });
 
   it('mixes JSON and binary inputs in one body', () => {

@@ -14,7 +14,7 @@ import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
 import { createDefaultEngineRegistry, EngineRegistry } from '../../engines/engine-registry.js';
 import type { ExecuteResult, LoadedModel, ModelLoadSpec } from '../../engines/engine.js';
 import {
-  availableExecutionProviders, defaultIntraOpThreads, OnnxEngine, OnnxModelInstance,
+  availableExecutionProviders, defaultIntraOpThreads, OnnxEngine, OnnxModelInstance, providerFallbacks,
 } from '../../engines/onnx.js';
 import { SimEngine } from '../../engines/sim.js';
 import {
@@ -172,11 +172,27 @@ describe('OnnxEngine.supports', () => {
     expect(engine.supports(gpu)).toBe(false);
     expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports(gpu)).toBe(true);
     expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: { executionProviders: [{ name: 'cuda', deviceId: 0 }] } })).toBe(true);
-    expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: { executionProviders: ['tensorrt', 'cuda'] } })).toBe(false);
+    // The card's list is a preference order: one accelerator provider of this build is enough.
+    expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'] } })).toBe(true);
+    expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: { executionProviders: ['tensorrt'] } })).toBe(false);
     // An accelerator card that would only run on the CPU provider is not this engine's to take.
     expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: { executionProviders: ['cpu'] } })).toBe(false);
     expect(new OnnxEngine({ availableProviders: ['cpu', 'cuda'] }).supports({ ...gpu, engineOptions: {} })).toBe(false);
     expect(engine.supports({ id: 'sim-1', type: 'sim:fast', kind: 'sim', coefficient: 2 })).toBe(false);
+  });
+
+  it('tries the card\'s providers in preference order, never ending an accelerator card on the CPU alone', () => {
+    const available = new Set(['cpu', 'cuda', 'tensorrt']);
+    const gpu: Card = { id: 'gpu1', type: 'nvidia-t4', kind: 'gpu', coefficient: 1, engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 1 } };
+    expect(providerFallbacks(gpu, available)).toEqual([
+      [{ name: 'tensorrt', deviceId: 1 }, { name: 'cuda', deviceId: 1 }, 'cpu'],
+      [{ name: 'cuda', deviceId: 1 }, 'cpu'],
+    ]);
+    expect(providerFallbacks(gpu, new Set(['cpu', 'cuda']))).toEqual([[{ name: 'cuda', deviceId: 1 }, 'cpu']]);
+    expect(providerFallbacks(gpu, new Set(['cpu']))).toEqual([]);
+    const cpu: Card = { id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2, engineOptions: { executionProviders: ['cuda', 'cpu'] } };
+    expect(providerFallbacks(cpu, available)).toEqual([['cuda', 'cpu'], ['cpu']]);
+    expect(providerFallbacks({ ...cpu, engineOptions: undefined }, available)).toEqual([['cpu']]);
   });
 
   it('finds the CPU provider in this onnxruntime build', () => {
@@ -459,13 +475,38 @@ describe('OnnxEngine instances', () => {
   it('take their providers and threads from the card, and fail clearly on a provider that cannot load', async () => {
     const { loaded, instance } = await instanceOf('identity', { ...CPU, engineOptions: { executionProviders: ['cpu'], intraOpNumThreads: 2 } });
     expect(instance.intraOpNumThreads).toBe(2);
+    expect(instance.executionProviders).toEqual(['cpu']);
     const fallback = (await loaded.createInstance({ id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2 }, 1)) as OnnxModelInstance;
     expect(fallback.intraOpNumThreads).toBe(defaultIntraOpThreads(os.availableParallelism(), declarationFromYaml('identity')));
     await expect(loaded.createInstance({ ...CPU, engineOptions: { intraOpNumThreads: 0 } }, 2)).rejects.toThrow(/intraOpNumThreads/);
     await expect(loaded.createInstance({ id: 'npu0', type: 'x', kind: 'npu', coefficient: 1, engineOptions: { executionProviders: ['no-such-ep'] } }, 3))
-      .rejects.toThrow(/npu0/);
+      .rejects.toThrow(/npu0: none of its execution providers \[no-such-ep\]/);
     await loaded.unload();
     await expect(instance.execute([])).rejects.toThrow(/unloaded/);
+  });
+});
+
+// This build has no CUDA/TensorRT provider libraries (onnxruntime-node-install=skip), so a session
+// naming them fails to start: the fallback path runs for real.
+const cudaMissing = !availableExecutionProviders().includes('cuda');
+
+describe.runIf(cudaMissing)('OnnxEngine provider fallback (no CUDA in this build)', () => {
+  it('falls back from a provider that cannot start to the next one, and says why', async () => {
+    const engine = new OnnxEngine({ availableProviders: ['cpu', 'cuda', 'tensorrt'] });
+    const loaded = await engine.loadModel(specOf(declarationFromYaml('identity')));
+    try {
+      const instance = (await loaded.createInstance({ ...CPU, engineOptions: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 } }, 0)) as OnnxModelInstance;
+      expect(instance.executionProviders).toEqual(['cpu']);
+      expect(instance.providerFailures).toHaveLength(1);
+      expect(instance.providerFailures[0]).toMatch(/^\[cuda, cpu\]: /);
+      const [r] = await instance.execute([request('identity', [tensor('INPUT0', 'FP32', [1, 16], float32Range(16, 1))])]);
+      expect(ok(r).outputs).toHaveLength(1);
+      const gpu: Card = { id: 'gpu0', type: 'nvidia-t4', kind: 'gpu', coefficient: 1, engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 0 } };
+      expect(engine.supports(gpu)).toBe(true);
+      await expect(loaded.createInstance(gpu, 1)).rejects.toThrow(/gpu0: no session could start: \[tensorrt, cuda, cpu\]: .*; \[cuda, cpu\]: /);
+    } finally {
+      await loaded.unload();
+    }
   });
 });
 

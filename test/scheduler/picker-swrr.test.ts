@@ -214,6 +214,7 @@ function driveBoth(seed: number, steps: number, opts: { maxWeight: number; maxMe
   const fast = new SwrrPicker(opts.phase ? { random: seededRandom(seed * 7 + 1) } : {});
   const naive = new NaiveSwrrPicker(opts.phase ? { random: seededRandom(seed * 7 + 1) } : {});
   const ids: string[] = [];
+  const removed: string[] = [];
   let nextId = 0;
   let picked = 0;
   const both = (f: (p: Picker) => void): void => {
@@ -242,7 +243,8 @@ function driveBoth(seed: number, steps: number, opts: { maxWeight: number; maxMe
       const eligible = random() < 0.6;
       both((p) => p.setEligible(id, eligible));
     } else if (r < 0.95 && ids.length < opts.maxMembers) {
-      const id = `n${nextId++}`;
+      // Now and then an id comes back: it must rank as the newest member, not at its old place.
+      const id = removed.length > 0 && random() < 0.3 ? removed.splice(randomInt(random, 0, removed.length - 1), 1)[0] : `n${nextId++}`;
       const w = weight();
       both((p) => p.add(id, w));
       ids.push(id);
@@ -251,6 +253,7 @@ function driveBoth(seed: number, steps: number, opts: { maxWeight: number; maxMe
       const id = ids[at];
       both((p) => p.remove(id));
       ids.splice(at, 1);
+      removed.push(id);
     }
     if (step % 97 === 0) expect(fast.snapshot()).toEqual(naive.snapshot());
   }

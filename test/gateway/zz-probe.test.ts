@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { startEmbeddedServer } from '../support/embedded-server.js';
+it('probe', async () => {
+  const t0 = Date.now();
+  const s = await startEmbeddedServer();
+  console.log('start ms', Date.now() - t0, s.log);
+  const show = async (o: any) => { const r = await s.app.inject(o); console.log(o.method, o.url, r.statusCode, JSON.stringify(r.headers), r.body.slice(0, 600)); };
+  await show({ method: 'POST', url: '/v2/repository/index' });
+  await show({ method: 'GET', url: '/infergate/pools' });
+  await show({ method: 'GET', url: '/v2/models/identity/infer' });
+  await show({ method: 'PUT', url: '/v2/models/identity/infer', payload: '{}' });
+  await show({ method: 'GET', url: '/nope' });
+  await show({ method: 'POST', url: '/v2/models/identity/infer' });
+  await show({ method: 'POST', url: '/v2/models/identity/infer', payload: '', headers: { 'content-type': 'application/json' } });
+  await show({ method: 'POST', url: '/v2/models/identity/infer', payload: '{bad', headers: { 'content-type': 'application/json' } });
+  await show({ method: 'POST', url: '/v2/models/identity/infer', payload: '{"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]}', headers: { 'content-type': 'application/json' } });
+  await show({ method: 'POST', url: '/v2/models/identity/infer', payload: '{"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1,16],"data":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}]}' });
+  await show({ method: 'GET', url: '/v2/models/identity/config' });
+  await show({ method: 'GET', url: '/v2/models/sim_echo' });
+  await show({ method: 'GET', url: '/v2' });
+  await s.close();
+}, 120000);

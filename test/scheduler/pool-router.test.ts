@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../backends/backend.js';
+import { InferError, TransportError } from '../../core/errors.js';
+import type { ModelMetadata } from '../../core/model-metadata.js';
+import type { InferRequest, InferResponse } from '../../core/tensor.js';
+import { PoolSet } from '../../scheduler/pool-set.js';
+import { BackendPool, DEFAULT_POOL_OPTIONS } from '../../scheduler/pool.js';
+import { RetryBudget } from '../../scheduler/retry-budget.js';
+import { Router } from '../../scheduler/router.js';
+import { createWeightPolicy } from '../../scheduler/weight-policy.js';
+
+const META: ModelMetadata = { name: 'm', versions: ['1'], platform: 'test', inputs: [], outputs: [], maxBatchSize: 0 };
+const noSlowStart = () => createWeightPolicy('static', { slowStartWindowMs: 0 });
+
+/** A scripted in-memory backend: answers per a function of the call number (unit-test double). */
+class ScriptedBackend implements Backend {
+  calls = 0;
+  constructor(readonly id: string, private readonly script: (call: number) => 'ok' | InferError = () => 'ok') {}
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const outcome = this.script(this.calls++);
+    if (outcome !== 'ok') throw outcome;
+    return { modelName: request.modelName, modelVersion: request.modelVersion ?? '', outputs: [], id: this.id };
+  }
+  async close(): Promise<void> {}
+}
+
+function poolWith(weights: Record<string, number>, options = DEFAULT_POOL_OPTIONS): { pool: BackendPool; backends: Record<string, ScriptedBackend> } {
+  const pool = new BackendPool('m', '1', META, noSlowStart(), options, () => 0);
+  const backends: Record<string, ScriptedBackend> = {};
+  for (const [id, w] of Object.entries(weights)) {
+    backends[id] = new ScriptedBackend(id);
+    pool.upsert({ id, nodeId: id, url: `http://${id}`, backend: backends[id], capacity: w, staticWeight: w }, 0);
+  }
+  return { pool, backends };
+}
+
+describe('BackendPool', () => {
+  it('picks in the exact SWRR sequence of its static weights', () => {
+    const { pool } = poolWith({ a: 5, b: 1, c: 1 });
+    const seq: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const m = pool.acquire(0)!;
+      seq.push(m.id);
+      pool.release(m, 'ok', 0);
+    }
+    expect(seq.join(' ')).toBe('a a b a c a a');
+  });
+
+  it('takes a draining member out of rotation at once and back when ready', () => {
+    const { pool } = poolWith({ a: 1, b: 1 });
+    pool.setState('a', 'draining', 0);
+    for (let i = 0; i < 10; i++) {
+      const m = pool.acquire(0)!;
+      expect(m.id).toBe('b');
+      pool.release(m, 'ok', 0);
+    }
+    pool.setState('a', 'ready', 0);
+    const ids = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const m = pool.acquire(0)!;
+      ids.add(m.id);
+      pool.release(m, 'ok', 0);
+    }
+    expect([...ids].sort()).toEqual(['a', 'b']);
+  });
+
+  it('ejects on a transport error for base ejection time, doubling on the next ejection', () => {
+    const { pool } = poolWith({ a: 1, b: 1, c: 1, d: 1 });
+    const a = pool.member('a')!;
+    pool.release((a.inFlight++, a), 'transport_error', 1_000);
+    expect(a.isEjected(1_000)).toBe(true);
+    expect(a.ejectedUntilMs).toBe(1_000 + DEFAULT_POOL_OPTIONS.baseEjectionMs);
+    pool.release((a.inFlight++, a), 'transport_error', 5_000);
+    expect(a.ejectedUntilMs).toBe(5_000 + 2 * DEFAULT_POOL_OPTIONS.baseEjectionMs);
+    // While ejected it is never picked; after expiry it is again.
+    const picked = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const m = pool.acquire(5_500)!;
+      picked.add(m.id);
+      pool.release(m, 'ok', 5_500);
+    }
+    expect(picked.has('a')).toBe(false);
+    const later = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const m = pool.acquire(7_001)!;
+      later.add(m.id);
+      pool.release(m, 'ok', 7_001);
+    }
+    expect(later.has('a')).toBe(true);
+  });
+
+  it('ejects after N consecutive server errors, not after N-1', () => {
+    const { pool } = poolWith({ a: 1, b: 1, c: 1 });
+    const a = pool.member('a')!;
+    for (let i = 0; i < DEFAULT_POOL_OPTIONS.consecutiveFailuresToEject - 1; i++) pool.release(a, 'server_error', 0);
+    expect(a.isEjected(0)).toBe(false);
+    pool.release(a, 'ok', 0);
+    for (let i = 0; i < DEFAULT_POOL_OPTIONS.consecutiveFailuresToEject - 1; i++) pool.release(a, 'server_error', 0);
+    expect(a.isEjected(0)).toBe(false);
+    pool.release(a, 'server_error', 0);
+    expect(a.isEjected(0)).toBe(true);
+  });
+
+  it('never ejects more than half of a pool (panic threshold)', () => {
+    const { pool } = poolWith({ a: 1, b: 1, c: 1, d: 1 });
+    expect(pool.eject('a', 0)).toBe(true);
+    expect(pool.eject('b', 0)).toBe(true);
+    expect(pool.eject('c', 0)).toBe(false);
+    const single = poolWith({ only: 1 }).pool;
+    expect(single.eject('only', 0)).toBe(false);
+  });
+
+  it('sits a member out at its in-flight cap and sends overflow to the shortest expected delay', () => {
+    const { pool } = poolWith({ a: 3, b: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 1 });
+    pool.upsert({ ...pool.member('a')!.spec, slots: 4 }, 0);
+    pool.upsert({ ...pool.member('b')!.spec, slots: 4 }, 0);
+    const held = [];
+    for (let i = 0; i < 8; i++) held.push(pool.acquire(0)!);
+    expect(pool.member('a')!.inFlight).toBe(4);
+    expect(pool.member('b')!.inFlight).toBe(4);
+    // Both at cap: the next one goes where (in_flight + 1) / weight is least: a (5/3 < 5/1).
+    const overflow = pool.acquire(0)!;
+    expect(overflow.id).toBe('a');
+  });
+
+  it('reports the operator view with every field', () => {
+    const { pool } = poolWith({ a: 2 });
+    const m = pool.acquire(0)!;
+    const view = pool.view(0);
+    expect(view).toEqual({
+      model: 'm', version: '1', policy: 'static',
+      nodes: [{ id: 'a', url: 'http://a', state: 'ready', weight: 2, capacity: 2, in_flight: 1, requests: 1, failures: 0 }],
+    });
+    pool.release(m, 'ok', 0);
+  });
+});
+
+describe('Router', () => {
+  function routerOver(scripts: Record<string, (call: number) => 'ok' | InferError>, clock = () => 0) {
+    const pools = new PoolSet(noSlowStart, DEFAULT_POOL_OPTIONS, () => 0);
+    const pool = pools.getOrCreate('m', '1', META);
+    const backends: Record<string, ScriptedBackend> = {};
+    for (const [id, script] of Object.entries(scripts)) {
+      backends[id] = new ScriptedBackend(id, script);
+      pool.upsert({ id, nodeId: id, url: id, backend: backends[id], capacity: 1, staticWeight: 1 }, 0);
+    }
+    return { router: new Router(pools, { clock }), pool, backends };
+  }
+  const request: InferRequest = { modelName: 'm', inputs: [] };
+
+  it('retries a transport failure once on another node and ejects the failed one', async () => {
+    const { router, pool, backends } = routerOver({ a: () => new TransportError('refused'), b: () => 'ok', c: () => 'ok' });
+    const response = await router.infer(request);
+    expect(response.id).not.toBe('a');
+    expect(backends.a.calls).toBe(1);
+    expect(pool.member('a')!.isEjected(0)).toBe(true);
+    expect(pool.member('a')!.inFlight).toBe(0);
+  });
+
+  it('does not retry a client error (the model said no)', async () => {
+    const { router, backends } = routerOver({ a: () => new InferError('INVALID_ARG', 'bad'), b: () => 'ok' });
+    await expect(router.infer(request)).rejects.toMatchObject({ code: 'INVALID_ARG' });
+    expect(backends.a.calls + backends.b.calls).toBe(1);
+  });
+
+  it('retries a 503 from a draining node', async () => {
+    const { router } = routerOver({ a: () => new InferError('UNAVAILABLE', 'draining'), b: () => 'ok' });
+    const response = await router.infer(request);
+    expect(response.id).toBe('b');
+  });
+
+  it('gives up after two attempts with the last error', async () => {
+    const { router, backends } = routerOver({ a: () => new TransportError('x'), b: () => new TransportError('y'), c: () => new TransportError('z') });
+    await expect(router.infer(request)).rejects.toBeInstanceOf(TransportError);
+    expect(backends.a.calls + backends.b.calls + backends.c.calls).toBe(2);
+  });
+
+  it('does not retry past the deadline', async () => {
+    let now = 0;
+    const { router, backends } = routerOver({ a: () => { now = 2_000; return new TransportError('slow refuse'); }, b: () => 'ok' }, () => now);
+    await expect(router.infer(request, { deadlineMs: 1_000 })).rejects.toBeInstanceOf(TransportError);
+    expect(backends.b.calls).toBe(0);
+  });
+
+  it('answers 404 for an unknown model and version, 503 when no node is routable', async () => {
+    const { router, pool } = routerOver({ a: () => 'ok' });
+    await expect(router.infer({ modelName: 'nope', inputs: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(router.infer({ modelName: 'm', modelVersion: '9', inputs: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    pool.setState('a', 'draining', 0);
+    await expect(router.infer(request)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('RetryBudget', () => {
+  it('allows the minimum per window, then a ratio of requests', () => {
+    const budget = new RetryBudget({ ratio: 0.2, minRetries: 2, windowMs: 1_000 });
+    expect(budget.tryRetry(0)).toBe(true);
+    expect(budget.tryRetry(0)).toBe(true);
+    expect(budget.tryRetry(0)).toBe(false);
+    for (let i = 0; i < 20; i++) budget.recordRequest(10);
+    expect(budget.tryRetry(10)).toBe(true); // 3 ≤ 0.2 × 20
+    expect(budget.tryRetry(10)).toBe(true); // 4 ≤ 4
+    expect(budget.tryRetry(10)).toBe(false);
+    // Two windows later nothing of the past counts.
+    expect(budget.tryRetry(5_000)).toBe(true);
+  });
+});
