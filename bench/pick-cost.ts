@@ -5,7 +5,7 @@
  * table and writes bench/results/pick-cost.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, platform, arch } from 'node:os';
+import { arch, cpus, loadavg, platform } from 'node:os';
 import { join } from 'node:path';
 import { SwrrPicker } from '../scheduler/picker-swrr.js';
 import { NaiveSwrrPicker } from '../scheduler/picker-swrr-naive.js';
@@ -117,6 +117,8 @@ function formatNs(ns: number): string {
 
 function main(): void {
   const started = Date.now();
+  // The bench shares its machine: the load average says how much to trust the figures.
+  const loadBefore = loadavg()[0];
   // Throw-away pass so both classes are optimised before the first measured size.
   measure('SwrrPicker', 64);
   measure('NaiveSwrrPicker', 64);
@@ -149,11 +151,22 @@ function main(): void {
   const elapsedS = (Date.now() - started) / 1000;
   console.log(`SWRR pick cost, weights ${MIN_WEIGHT}..${MAX_WEIGHT}, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}\n`);
   console.log(lines.join('\n'));
-  console.log(`\ntotal ${elapsedS.toFixed(1)} s on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`);
+  const loadAfter = loadavg()[0];
+  console.log(
+    `\ntotal ${elapsedS.toFixed(1)} s on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ` +
+      `load average ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`,
+  );
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, 'pick-cost.json');
-  const environment = { node: process.version, platform: platform(), arch: arch(), cpus: cpus().length, cpuModel: cpus()[0]?.model };
+  const environment = {
+    node: process.version,
+    platform: platform(),
+    arch: arch(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadAverage1m: [loadBefore, loadAfter],
+  };
   const report = { benchmark: 'pick-cost', quick: QUICK, weights: [MIN_WEIGHT, MAX_WEIGHT], environment, elapsedS, results };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${file}`);

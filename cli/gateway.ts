@@ -25,7 +25,8 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   const log = createLogger(String(values['log-level']));
   const host = String(values.host);
   const limits = limitsFrom(values);
-  const policyFor = policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? []);
+  const slowStartWindowMs = intOption(values, 'slow-start-ms');
+  const policyFor = policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], slowStartWindowMs);
   const weightIntervalMs = intOption(values, 'weight-interval-ms', 10);
   const heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
 
@@ -86,7 +87,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
 }
 
 /** `--policy capacity --pool-policy ocr_det=astra --pool-policy identity:2=static`. */
-function policyResolver(defaultPolicy: string, perPool: string[]) {
+function policyResolver(defaultPolicy: string, perPool: string[], slowStartWindowMs: number) {
   const check = (name: string) => {
     if (!isWeightPolicyName(name)) throw new Error(`unknown weight policy '${name}' (known: ${WEIGHT_POLICY_NAMES.join(', ')})`);
     return name;
@@ -99,5 +100,5 @@ function policyResolver(defaultPolicy: string, perPool: string[]) {
     overrides.set(match[2] ? `${match[1]}:${match[2]}` : match[1], check(match[3]));
   }
   return (model: string, version: string) =>
-    createWeightPolicy(overrides.get(`${model}:${version}`) ?? overrides.get(model) ?? defaultPolicy);
+    createWeightPolicy(overrides.get(`${model}:${version}`) ?? overrides.get(model) ?? defaultPolicy, { slowStartWindowMs });
 }

