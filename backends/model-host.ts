@@ -48,9 +48,14 @@ export class ModelHost {
 
   /** Records declaration errors so the repository index shows why a model is missing. */
   addDeclarationErrors(errors: DeclarationError[]): void {
+    const byFile = new Map<string, string[]>();
     for (const e of errors) {
       this.#log(`model declaration rejected: ${formatDeclarationError(e)}`);
-      this.#index.push({ name: modelNameFromFile(e.file), version: '', state: 'UNAVAILABLE', reason: formatDeclarationError(e) });
+      byFile.set(e.file, [...(byFile.get(e.file) ?? []), formatDeclarationError(e)]);
+    }
+    // One index entry per rejected model, however many problems its file has.
+    for (const [file, reasons] of byFile) {
+      this.#index.push({ name: modelNameFromFile(file), version: '', state: 'UNAVAILABLE', reason: reasons.join('; ') });
     }
   }
 

@@ -21,6 +21,8 @@ interface Result {
   runs: number;
   /** Median over runs of (run time / ops). */
   medianNsPerOp: number;
+  /** Fastest run: the least disturbed by whatever else the machine was doing. */
+  minNsPerOp: number;
   runsNsPerOp: number[];
   /** Time to add every member and make the first pick (which builds the tree). */
   buildMs: number;
@@ -104,7 +106,17 @@ function measure(kind: 'SwrrPicker' | 'NaiveSwrrPicker', members: number): Resul
     for (let run = 0; run < RUNS; run++) {
       runsNsPerOp.push(scenario === 'pick' ? timePicks(picker, ops) : timeWeightChangePicks(picker, ids, ops, run + 2));
     }
-    out.push({ picker: kind, members, scenario, opsPerRun: ops, runs: RUNS, medianNsPerOp: median(runsNsPerOp), runsNsPerOp, buildMs });
+    out.push({
+      picker: kind,
+      members,
+      scenario,
+      opsPerRun: ops,
+      runs: RUNS,
+      medianNsPerOp: median(runsNsPerOp),
+      minNsPerOp: Math.min(...runsNsPerOp),
+      runsNsPerOp,
+      buildMs,
+    });
   }
   return out;
 }

@@ -21,7 +21,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'metrics-port': { type: 'string', default: String(DEFAULT_METRICS_PORT), help: 'Prometheus metrics port (0 = any free port, off = none)' },
   host: { type: 'string', default: DEFAULT_HOST, help: 'address to listen on' },
   'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES), help: 'largest request body (413 above it)' },
-  'max-tensor-elements': { type: 'string', default: String(DEFAULT_MAX_TENSOR_ELEMENTS), help: 'most elements in one request’s inputs (400 above it)' },
+  'max-tensor-elements': { type: 'string', default: String(DEFAULT_MAX_TENSOR_ELEMENTS), help: 'most elements summed over one request’s inputs (413 above it)' },
   'request-timeout-ms': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_MS), help: 'end-to-end time a request may take (504 after it)' },
   'log-level': { type: 'string', default: 'info', help: 'fatal | error | warn | info | debug | silent' },
   help: { type: 'boolean', help: 'show this help' },

@@ -15,6 +15,8 @@ interface HalfFormat {
   overflowAt: number;
   infinityBits: number;
   nanBits: number;
+  /** 1 / ulp for each normal exponent, indexed by exponent - minExponent; then the subnormal one. */
+  inverseQuanta: Float64Array;
 }
 
 function halfFormat(exponentBits: number, mantissaBits: number, nanBits: number): HalfFormat {
@@ -27,8 +29,15 @@ function halfFormat(exponentBits: number, mantissaBits: number, nanBits: number)
     overflowAt: 2 ** maxExponent * (2 - 2 ** -(mantissaBits + 1)),
     infinityBits: ((1 << exponentBits) - 1) << mantissaBits,
     nanBits,
+    inverseQuanta: Float64Array.from({ length: 2 * bias + 1 }, (_, i) =>
+      i < 2 * bias ? 2 ** (mantissaBits - (1 - bias + i)) : 2 ** (mantissaBits - (1 - bias)),
+    ),
   };
 }
+
+const f64 = new Float64Array(1);
+const u32x2 = new Uint32Array(f64.buffer);
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 const FP16 = halfFormat(5, 10, 0x7e00);
 const BF16 = halfFormat(8, 7, 0x7fc0);
@@ -45,14 +54,13 @@ function encode(value: number, f: HalfFormat): number {
   if (a >= f.overflowAt) return signBit | f.infinityBits;
   if (a === 0) return signBit;
 
-  let e = Math.floor(Math.log2(a));
-  // log2 can be off by one next to powers of two.
-  if (2 ** e > a) e -= 1;
-  else if (2 ** (e + 1) <= a) e += 1;
+  // The double's own exponent field (a double subnormal reads as -1023: subnormal here too).
+  f64[0] = a;
+  const e = ((u32x2[HIGH_WORD] >>> 20) & 0x7ff) - 1023;
 
   const subnormal = e < f.minExponent;
-  const quantum = 2 ** ((subnormal ? f.minExponent : e) - f.mantissaBits);
-  const m = a / quantum; // exact: scaling by a power of two
+  const q = f.inverseQuanta;
+  const m = a * q[subnormal ? q.length - 1 : e - f.minExponent]; // exact: scaling by a power of two
   let r = Math.floor(m);
   const rest = m - r;
   if (rest > 0.5 || (rest === 0.5 && (r & 1) === 1)) r += 1;

@@ -459,12 +459,12 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
     case 'BF16': {
       const out = storage as Uint16Array;
       const encode = datatype === 'FP16' ? numberToFp16 : numberToBf16;
-      const decode = datatype === 'FP16' ? fp16ToNumber : bf16ToNumber;
+      const infinity = datatype === 'FP16' ? 0x7c00 : 0x7f80;
       const max = datatype === 'FP16' ? FP16_MAX : BF16_MAX;
       write = (v, i) => {
         const x = float(v, i);
         const bits = encode(x);
-        if (Number.isFinite(x) && !Number.isFinite(decode(bits))) throw overflowed(i, x, max);
+        if ((bits & 0x7fff) === infinity && Number.isFinite(x)) throw overflowed(i, x, max);
         out[i] = bits;
       };
       break;

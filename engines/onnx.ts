@@ -3,52 +3,48 @@
  * come from the card's engine options, so CUDA, TensorRT or an NPU provider are a card-table
  * change, not a code change.
  *
- * onnxruntime-node runs a session on the calling JavaScript thread (`session.run` blocks the event
- * loop for the whole inference), so the instances of one process take turns; parallelism comes from
- * intra-op threads inside one run.
+ * onnxruntime-node runs a session on the calling JavaScript thread: `session.run` blocks that
+ * thread for the whole inference. So, as Triton gives each model instance a thread of its own,
+ * each instance here gets its own worker thread by default (`execution: 'worker'`, see
+ * onnx-worker.ts): the server's event loop stays free and the instances of a process run at once.
+ * `execution: 'inline'` keeps the session on the caller's thread (no message round trip; the
+ * instances of a process take turns).
  *
  * execute() batches on its own: requests whose inputs agree on every dim but the first are
  * concatenated along dim 0 (up to max_batch_size rows), run once and split back. A request the
  * engine refuses, or whose run fails, gets an InferError in its slot; the others still answer.
+ * A worker that dies fails the execute in flight and every later one with INTERNAL.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Card } from '../adapters/card.js';
-import { arrayConstructorFor, elementCount, type Datatype, type NumericArray, type TensorData } from '../core/datatypes.js';
+import { arrayConstructorFor, elementCount } from '../core/datatypes.js';
 import { asInferError, InferError, invalidArg, unsupported } from '../core/errors.js';
 import type { ModelDeclaration, TensorDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
+import { packageRoot } from '../core/package-root.js';
 import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
 import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
-
-/** KServe datatype → onnxruntime tensor type. BF16 is missing: onnxruntime-node has no JS type for it. */
-const ORT_TYPES: Partial<Record<Datatype, ort.Tensor.Type>> = {
-  BOOL: 'bool',
-  UINT8: 'uint8',
-  UINT16: 'uint16',
-  UINT32: 'uint32',
-  UINT64: 'uint64',
-  INT8: 'int8',
-  INT16: 'int16',
-  INT32: 'int32',
-  INT64: 'int64',
-  FP16: 'float16',
-  FP32: 'float32',
-  FP64: 'float64',
-  BYTES: 'string',
-};
-
-const KSERVE_TYPES = new Map<string, Datatype>(
-  Object.entries(ORT_TYPES).map(([datatype, ortType]) => [ortType, datatype as Datatype]),
-);
+import { fromWireTensor, KSERVE_TYPES, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
+import {
+  ONNX_WORKER_DATA, runSession, startSession, type FromWorker, type SessionStart, type ToWorker,
+} from './onnx-worker.js';
 
 export const DEFAULT_EXECUTION_PROVIDERS: readonly string[] = ['cpu'];
 
 /** An execution provider as onnxruntime takes it: a name, or a name with provider options. */
 export type ExecutionProvider = string | { name: string; [option: string]: unknown };
+
+/** Where an instance's session runs: on a worker thread of its own, or on the caller's thread. */
+export type OnnxExecution = 'worker' | 'inline';
+
+/** How long unload() waits for a worker to release its session before terminating it anyway. */
+export const WORKER_RELEASE_TIMEOUT_MS = 5_000;
 
 export interface OnnxEngineOptions {
   /**
@@ -58,6 +54,8 @@ export interface OnnxEngineOptions {
   availableProviders?: readonly string[];
   /** CPUs to share among instances when a card sets no intraOpNumThreads (default os.availableParallelism()). */
   cpuCount?: number;
+  /** Default 'worker': each instance runs its session on its own worker thread. */
+  execution?: OnnxExecution;
 }
 
 /**

@@ -2,7 +2,7 @@
 export interface FrontDoorLimits {
   /** Largest request body accepted (413 above it). Triton's default input cap is 64 MiB. */
   maxBodyBytes: number;
-  /** Most elements one input tensor may declare (400 above it), checked before allocation. */
+  /** Most elements summed over one request's inputs (413 above it), checked from the shapes before allocation. */
   maxTensorElements: number;
   /** Time a request may take end to end before it fails with 504; retries share it. */
   requestTimeoutMs: number;

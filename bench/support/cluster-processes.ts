@@ -8,7 +8,7 @@
  * moment a signal was sent compare directly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,10 +34,21 @@ export function cliPath(): string {
   return cli;
 }
 
-/** A fresh model repository holding only a copy of sim_echo's declaration: fast to load. */
-export function createSimModelsDir(): string {
+/**
+ * A fresh model repository holding only a copy of sim_echo's declaration: fast to load. With
+ * `serviceMs`, the copy's `sim.service_ms` is replaced: a longer simulated execution makes the
+ * event-loop lag of a busy shared machine a smaller part of what a node measures about itself.
+ */
+export function createSimModelsDir(serviceMs?: number): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergate-cluster-models-'));
-  cpSync(path.join(packageRoot(), 'models', SIM_MODEL, 'model.yaml'), path.join(dir, SIM_MODEL, 'model.yaml'));
+  const target = path.join(dir, SIM_MODEL, 'model.yaml');
+  cpSync(path.join(packageRoot(), 'models', SIM_MODEL, 'model.yaml'), target);
+  if (serviceMs !== undefined) {
+    const text = readFileSync(target, 'utf8');
+    const serviceMsLine = /^(\s*service_ms:\s*)\S+/m;
+    if (!serviceMsLine.test(text)) throw new Error(`no sim.service_ms in ${target}`);
+    writeFileSync(target, text.replace(serviceMsLine, `$1${serviceMs}`));
+  }
   return dir;
 }
 
@@ -170,9 +181,14 @@ export interface BackendOptions {
  * afterEach/afterAll so a failed test leaves nothing behind.
  */
 export class Cluster {
-  readonly modelsDir = createSimModelsDir();
+  readonly modelsDir: string;
   readonly #processes = new Set<InfergateProcess>();
   #gateway?: GatewayProcess;
+
+  /** `serviceMs`: see createSimModelsDir. */
+  constructor(options: { serviceMs?: number } = {}) {
+    this.modelsDir = createSimModelsDir(options.serviceMs);
+  }
 
   get gateway(): GatewayProcess {
     if (!this.#gateway) throw new Error('cluster has no gateway yet');

@@ -6,15 +6,14 @@
  * Two HTTP drivers share one result shape: undici in this process (a Pool with one keep-alive
  * connection per caller, driven through `dispatch` so that no response stream is built), and wrk
  * in a child process when it is on PATH (C, so it takes less of the CPUs the server needs).
+ * `combineRuns` takes several short runs of one target as one result: a bench that interleaves its
+ * targets in rounds sees the same background load on each, and the rounds show how much it moved.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-
-/** Windows per run for the steadiness figures (throughput and p50 per window). */
-export const WINDOWS_PER_RUN = 5;
 
 export interface LatencySummary {
   p50Us: number;
@@ -25,25 +24,44 @@ export interface LatencySummary {
   maxUs: number;
 }
 
-/** Throughput and p50 of one slice of a run: how much the run moved while it was measured. */
-export interface LoadWindow {
-  reqPerS: number;
-  p50Us: number;
-}
-
-export interface LoadResult {
+/** One closed-loop run of one target at one concurrency. */
+export interface LoadRun {
   driver: 'in-process' | 'undici' | 'wrk';
   concurrency: number;
   /** From the first request's start to the last one's end. */
   elapsedS: number;
+  /** Successful requests. */
   requests: number;
-  /** Failed requests (thrown, non-200); their latencies are left out of the percentiles. */
+  /** Failed requests (thrown, non-200); their latencies are left out. */
+  errors: number;
+  firstError?: string;
+  latency: LatencySummary;
+  /** Every successful request's latency, when the driver times each one (not wrk). */
+  latenciesUs?: Float64Array;
+}
+
+/** Throughput and p50 of one run among several of the same target: how much it moved. */
+export interface RoundFigures {
+  reqPerS: number;
+  p50Us: number;
+}
+
+/** Several runs of one target and concurrency, taken as one. */
+export interface LoadResult {
+  driver: LoadRun['driver'];
+  concurrency: number;
+  elapsedS: number;
+  requests: number;
   errors: number;
   firstError?: string;
   reqPerS: number;
   latency: LatencySummary;
-  /** WINDOWS_PER_RUN equal slices of the run by completion time; empty when the driver has no per-request times (wrk). */
-  windows: LoadWindow[];
+  /**
+   * 'pooled': percentiles over every request of every run. 'median-of-runs': the median over
+   * runs of each run's percentile (wrk reports percentiles, not requests).
+   */
+  latencyFrom: 'pooled' | 'median-of-runs';
+  rounds: RoundFigures[];
 }
 
 /** Nearest-rank percentile of ascending values; q in [0, 1]. */
@@ -67,33 +85,65 @@ export function summarizeLatencies(latenciesUs: Float64Array): LatencySummary {
   };
 }
 
-/** Relative spread (max − min) / median of a run's windows, e.g. 0.12 for ±6 %. */
-export function windowSpread(values: number[]): number | undefined {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length < 2) return undefined;
-  const sorted = [...finite].sort((a, b) => a - b);
-  return (sorted[sorted.length - 1] - sorted[0]) / percentile(sorted, 0.5);
+function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
-/** Growable per-request record: latency and completion offset, both as doubles. */
+/** Relative spread (max − min) / median, e.g. 0.12 when the values sit within ±6 % of the median. */
+export function relativeSpread(values: number[]): number | undefined {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2) return undefined;
+  return (Math.max(...finite) - Math.min(...finite)) / median(finite);
+}
+
+export function combineRuns(runs: LoadRun[]): LoadResult {
+  if (runs.length === 0) throw new Error('combineRuns: no runs');
+  const requests = runs.reduce((n, r) => n + r.requests, 0);
+  const elapsedS = runs.reduce((n, r) => n + r.elapsedS, 0);
+  const errors = runs.reduce((n, r) => n + r.errors, 0);
+  const firstError = runs.find((r) => r.firstError !== undefined)?.firstError;
+  let latency: LatencySummary;
+  let latencyFrom: LoadResult['latencyFrom'];
+  if (runs.every((r) => r.latenciesUs)) {
+    const all = new Float64Array(runs.reduce((n, r) => n + r.latenciesUs!.length, 0));
+    let offset = 0;
+    for (const r of runs) {
+      all.set(r.latenciesUs!, offset);
+      offset += r.latenciesUs!.length;
+    }
+    latency = summarizeLatencies(all);
+    latencyFrom = 'pooled';
+  } else {
+    const of = (key: keyof LatencySummary) => median(runs.map((r) => r.latency[key]));
+    latency = { p50Us: of('p50Us'), p90Us: of('p90Us'), p99Us: of('p99Us'), meanUs: of('meanUs'), minUs: Math.min(...runs.map((r) => r.latency.minUs)), maxUs: Math.max(...runs.map((r) => r.latency.maxUs)) };
+    latencyFrom = 'median-of-runs';
+  }
+  return {
+    driver: runs[0].driver,
+    concurrency: runs[0].concurrency,
+    elapsedS,
+    requests,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    reqPerS: elapsedS > 0 ? requests / elapsedS : 0,
+    latency,
+    latencyFrom,
+    rounds: runs.map((r) => ({ reqPerS: r.elapsedS > 0 ? r.requests / r.elapsedS : 0, p50Us: r.latency.p50Us })),
+  };
+}
+
+/** Growable list of doubles. */
 class Samples {
-  latencyUs = new Float64Array(1 << 14);
-  endMs = new Float64Array(1 << 14);
+  values = new Float64Array(1 << 14);
   length = 0;
 
-  push(latencyUs: number, endMs: number): void {
-    if (this.length === this.latencyUs.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.latencyUs = grow(this.latencyUs);
-      this.endMs = grow(this.endMs);
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
     }
-    this.latencyUs[this.length] = latencyUs;
-    this.endMs[this.length] = endMs;
-    this.length++;
+    this.values[this.length++] = value;
   }
 }
 
@@ -101,7 +151,7 @@ class Samples {
  * Runs `issue` from `concurrency` callers for `durationMs` (no new request starts after it; the
  * ones in flight finish and count). `issue` rejects to report a failed request.
  */
-export async function runClosedLoop(issue: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<LoadResult> {
+export async function runClosedLoop(issue: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<LoadRun> {
   const samples = new Samples();
   let errors = 0;
   let firstError: string | undefined;
@@ -116,7 +166,7 @@ export async function runClosedLoop(issue: () => Promise<unknown>, concurrency: 
       try {
         await issue();
         const t1 = process.hrtime.bigint();
-        samples.push(Number(t1 - t0) / 1e3, Number(t1 - start) / 1e6);
+        samples.push(Number(t1 - t0) / 1e3);
         if (t1 > lastEnd) lastEnd = t1;
       } catch (err) {
         errors++;
@@ -128,32 +178,17 @@ export async function runClosedLoop(issue: () => Promise<unknown>, concurrency: 
   };
   await Promise.all(Array.from({ length: concurrency }, caller));
 
-  const elapsedS = Number(lastEnd - start) / 1e9;
-  const latencies = samples.latencyUs.subarray(0, samples.length);
+  const latenciesUs = samples.values.slice(0, samples.length);
   return {
     driver: 'in-process',
     concurrency,
-    elapsedS,
+    elapsedS: Number(lastEnd - start) / 1e9,
     requests: samples.length,
     errors,
     ...(firstError !== undefined ? { firstError } : {}),
-    reqPerS: elapsedS > 0 ? samples.length / elapsedS : 0,
-    latency: summarizeLatencies(latencies),
-    windows: windowsOf(latencies, samples.endMs.subarray(0, samples.length), durationMs),
+    latency: summarizeLatencies(latenciesUs),
+    latenciesUs,
   };
-}
-
-function windowsOf(latencyUs: Float64Array, endMs: Float64Array, durationMs: number): LoadWindow[] {
-  const width = durationMs / WINDOWS_PER_RUN;
-  const buckets: number[][] = Array.from({ length: WINDOWS_PER_RUN }, () => []);
-  for (let i = 0; i < latencyUs.length; i++) {
-    const w = Math.floor(endMs[i] / width);
-    if (w < WINDOWS_PER_RUN) buckets[w].push(latencyUs[i]);
-  }
-  return buckets.map((b) => ({
-    reqPerS: b.length / (width / 1000),
-    p50Us: percentile(b.sort((x, y) => x - y), 0.5),
-  }));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -178,7 +213,7 @@ export interface HttpReply {
 export interface HttpDriver {
   readonly name: 'undici' | 'wrk';
   request(spec: HttpRequestSpec): Promise<HttpReply>;
-  run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadResult>;
+  run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadRun>;
   close(): Promise<void>;
 }
 
@@ -204,7 +239,7 @@ export class UndiciDriver implements HttpDriver {
     return send(this.#pool(spec.origin, 1), spec, true);
   }
 
-  async run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadResult> {
+  async run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadRun> {
     const pool = this.#pool(spec.origin, concurrency);
     const result = await runClosedLoop(async () => {
       const reply = await send(pool, spec, false);
@@ -276,7 +311,7 @@ const WRK_RESULT_TAG = 'BENCH_RESULT ';
 /**
  * wrk with a Lua script that POSTs the spec's body and prints its own latency histogram's
  * percentiles (µs) as JSON. wrk takes whole seconds: durations are rounded, at least 1 s. It has
- * no per-request times, so no windows; its percentiles come from its HdrHistogram (1 µs steps).
+ * no per-request times; its percentiles come from its HdrHistogram (1 µs steps).
  * Non-200 replies count as errors only when they are not 2xx/3xx (wrk's rule).
  */
 export class WrkDriver implements HttpDriver {
@@ -295,7 +330,7 @@ export class WrkDriver implements HttpDriver {
     return this.#undici.request(spec);
   }
 
-  async run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadResult> {
+  async run(spec: HttpRequestSpec, concurrency: number, durationMs: number): Promise<LoadRun> {
     const n = this.#scripts++;
     const bodyFile = join(this.#dir, `body-${n}.bin`);
     const script = join(this.#dir, `post-${n}.lua`);
@@ -318,9 +353,7 @@ export class WrkDriver implements HttpDriver {
       requests: r.requests - r.errors_status,
       errors,
       ...(errors > 0 ? { firstError: `wrk: ${r.errors_status} non-2xx/3xx, ${r.errors_connect} connect, ${r.errors_read} read, ${r.errors_write} write, ${r.errors_timeout} timeout` } : {}),
-      reqPerS: (r.requests - r.errors_status) / elapsedS,
       latency: { p50Us: r.p50, p90Us: r.p90, p99Us: r.p99, meanUs: r.mean, minUs: r.min, maxUs: r.max },
-      windows: [],
     };
   }
 

@@ -103,6 +103,11 @@ export class BenchChildren {
     return child;
   }
 
+  /** The children not yet stopped (for CPU accounting: idle ones still count as the bench's own). */
+  list(): BenchChild[] {
+    return [...this.#children];
+  }
+
   /** A synchronous step to run when the bench stops (remove a temp dir). */
   onStop(cleanup: () => void): void {
     this.#cleanups.push(cleanup);

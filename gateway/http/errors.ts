@@ -2,13 +2,19 @@
  * The one error handler of the HTTP door: every failure leaves as `{"error": "<message>"}` with the
  * status the shared code table gives (KServe v2 error shape).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { InferError, toHttpStatus } from '../../core/errors.js';
 
-export function installErrorHandling(app: FastifyInstance, onError?: (err: InferError, url: string) => void): void {
+/**
+ * Sees every failure that leaves through the handler. `framework`: fastify raised it itself before
+ * any route handler ran (body over the limit, unreadable body), so no handler has counted it.
+ */
+export type ErrorObserver = (error: InferError, request: FastifyRequest, framework: boolean) => void;
+
+export function installErrorHandling(app: FastifyInstance, onError?: ErrorObserver): void {
   app.setErrorHandler((err: FastifyError | InferError, request, reply) => {
     const error = toInferError(err);
-    onError?.(error, request.url);
+    onError?.(error, request, !(err instanceof InferError));
     const status = toHttpStatus(error.code);
     if (status >= 500 && error.code === 'INTERNAL') request.log.error({ err }, 'internal error');
     void reply.status(status).send({ error: error.message });

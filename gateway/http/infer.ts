@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { InferError, asInferError, invalidArg } from '../../core/errors.js';
-import { parseBinaryInferRequest, encodeInferResponse } from '../../core/infer-binary.js';
-import { parseJsonInferRequest } from '../../core/infer-json.js';
+import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLength } from '../../core/infer-binary.js';
+import { parseJsonInferRequest, parseJsonWithNonFinite } from '../../core/infer-json.js';
 import type { InferRequest } from '../../core/tensor.js';
 import type { InferenceService } from '../inference-service.js';
 import type { FrontDoorLimits } from '../limits.js';
@@ -60,17 +60,11 @@ function parseBody(
   limits: FrontDoorLimits,
 ): InferRequest {
   const inferLimits = { maxElements: limits.maxTensorElements };
-  if (headerLengthValue !== undefined) {
-    const text = Array.isArray(headerLengthValue) ? headerLengthValue[0] : headerLengthValue;
-    const headerLength = Number(text);
-    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(headerLength)) {
-      throw invalidArg(`Inference-Header-Content-Length must be a non-negative integer, got '${text}'`, 'bad_header_length');
-    }
-    return parseBinaryInferRequest(body, headerLength, model, version, meta, inferLimits);
-  }
+  const headerLength = parseInferenceHeaderLength(headerLengthValue);
+  if (headerLength !== undefined) return parseBinaryInferRequest(body, headerLength, model, version, meta, inferLimits);
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = parseJsonWithNonFinite(body.toString('utf8'));
   } catch (err) {
     throw new InferError('INVALID_ARG', `malformed JSON in request body: ${(err as Error).message}`, 'malformed_json');
   }

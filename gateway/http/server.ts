@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { InferenceService } from '../inference-service.js';
 import type { FrontDoorLimits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
-import { installErrorHandling } from './errors.js';
+import { installErrorHandling, type ErrorObserver } from './errors.js';
 import { healthRoutes } from './health.js';
 import { inferRoutes } from './infer.js';
 import { modelRoutes } from './models.js';
@@ -34,12 +34,25 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  installErrorHandling(app);
+  installErrorHandling(app, options.metrics ? countFrameworkFailures(options.metrics) : undefined);
   await app.register(healthRoutes(options.service));
   await app.register(modelRoutes(options.service));
   await app.register(inferRoutes(options.service, options.limits, options.metrics));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
+}
+
+/**
+ * The infer handler counts its own failures by reason; a request fastify turns away before the
+ * handler runs (413 over --max-body-bytes) is counted here, with the same labels.
+ */
+function countFrameworkFailures(metrics: Metrics): ErrorObserver {
+  return (error, request, framework) => {
+    if (!framework || !request.routeOptions.url?.endsWith('/infer')) return;
+    const { model, version } = request.params as { model?: string; version?: string };
+    if (model === undefined) return;
+    metrics.requestFailure.inc({ model, version: version ?? '', reason: error.reason });
+  };
 }
 
 /** JSON body of a non-infer route, parsed from the raw Buffer the server keeps. */

@@ -84,17 +84,27 @@ describe.each(PICKERS)('%s', (_name, make) => {
   });
 
   describe('membership and validation', () => {
-    it('rejects duplicates, bad weights and unknown ids', () => {
+    it('rejects duplicates, bad weights and unknown ids with stable codes', () => {
+      const codeOf = (f: () => void): string | undefined => {
+        try {
+          f();
+        } catch (err) {
+          return (err as { code?: string }).code;
+        }
+        return undefined;
+      };
       const picker = build(make, { a: 1 });
-      expect(() => picker.add('a', 1)).toThrow(/already/);
+      expect(codeOf(() => picker.add('a', 1))).toBe('ALREADY_EXISTS');
       for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-        expect(() => picker.add('b', bad)).toThrow(/weight/);
-        expect(() => picker.setWeight('a', bad)).toThrow(/weight/);
+        expect(codeOf(() => picker.add('b', bad))).toBe('INVALID_ARG');
+        expect(codeOf(() => picker.setWeight('a', bad))).toBe('INVALID_ARG');
       }
       expect(picker.has('b')).toBe(false);
-      expect(() => picker.remove('nope')).toThrow(/not in the picker/);
-      expect(() => picker.setWeight('nope', 1)).toThrow(/not in the picker/);
-      expect(() => picker.setEligible('nope', true)).toThrow(/not in the picker/);
+      expect(picker.snapshot()).toEqual([{ id: 'a', weight: 1, current: 0, eligible: true }]);
+      expect(codeOf(() => picker.remove('nope'))).toBe('NOT_FOUND');
+      expect(codeOf(() => picker.setWeight('nope', 1))).toBe('NOT_FOUND');
+      expect(codeOf(() => picker.setEligible('nope', true))).toBe('NOT_FOUND');
+      expect(codeOf(() => make(() => 1).add('x', 1))).toBe('INVALID_ARG');
     });
 
     it('reports size, has, and snapshots in insertion order (a re-added id goes last)', () => {
@@ -244,7 +254,8 @@ function driveBoth(seed: number, steps: number, opts: { maxWeight: number; maxMe
       both((p) => p.setEligible(id, eligible));
     } else if (r < 0.95 && ids.length < opts.maxMembers) {
       // Now and then an id comes back: it must rank as the newest member, not at its old place.
-      const id = removed.length > 0 && random() < 0.3 ? removed.splice(randomInt(random, 0, removed.length - 1), 1)[0] : `n${nextId++}`;
+      const reuse = removed.length > 0 && random() < 0.3;
+      const id = reuse ? removed.splice(randomInt(random, 0, removed.length - 1), 1)[0] : `n${nextId++}`;
       const w = weight();
       both((p) => p.add(id, w));
       ids.push(id);
