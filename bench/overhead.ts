@@ -10,9 +10,10 @@
  *   cluster-json  `infergate gateway` + one `infergate backend`, client → gateway JSON
  *
  * Servers run in their own processes; the load is a closed loop (undici in this process, or wrk
- * when it is on PATH). Run from the repository root after the build:
+ * when it is on PATH). The targets take turns in rounds, so that a machine whose other load comes
+ * and goes weighs on all of them alike. Run from the repository root after the build:
  *
- *   node dist/bench/overhead.js [--duration-s 5] [--quick] [--load auto|undici|wrk]
+ *   node dist/bench/overhead.js [--duration-s 5] [--rounds 5] [--quick] [--load auto|undici|wrk]
  *
  * Prints a markdown table and writes bench/results/overhead.{json,md}.
  */
@@ -243,6 +244,11 @@ interface Measurement extends LoadResult {
   reqPerSRoundSpread?: number;
 }
 
+function assertServersAlive(t: Target, concurrency: number): void {
+  const dead = t.servers === 'self' ? undefined : t.servers.find((c) => !c.running);
+  if (dead) throw new Error(`${dead.name} exited while ${TARGETS[t.id]} ran at c=${concurrency}; its last output:\n${dead.output()}`);
+}
+
 /**
  * Per concurrency: a warm-up of every target, then `rounds` rounds that each run every target for
  * duration / rounds, in alternating order, so that all targets see the same background load and
@@ -253,6 +259,7 @@ async function measureAll(targets: Target[], settings: Settings, children: Bench
   for (const concurrency of CONCURRENCIES) {
     for (const t of targets) {
       const warm = await t.run(concurrency, settings.warmupMs);
+      assertServersAlive(t, concurrency);
       if (warm.requests === 0) throw new Error(`${TARGETS[t.id]} c=${concurrency}: no request succeeded in the warm-up (${warm.firstError ?? 'no error recorded'})`);
     }
     const runs = new Map<TargetId, LoadRun[]>(targets.map((t) => [t.id, []]));
@@ -263,6 +270,7 @@ async function measureAll(targets: Target[], settings: Settings, children: Bench
         const before = cpuSnapshot(children);
         const run = await t.run(concurrency, settings.roundMs);
         const after = cpuSnapshot(children);
+        assertServersAlive(t, concurrency);
         runs.get(t.id)!.push(run);
         cpu.get(t.id)!.add(t, before, after, run.elapsedS);
       }
@@ -292,7 +300,10 @@ async function measureAll(targets: Target[], settings: Settings, children: Bench
   return out;
 }
 
-/** engines/onnx.ts createInstance on the CPU card of adapters/cpu.ts (intraOpNumThreads = its cores). */
+/**
+ * The session options engines/onnx.ts gives an instance on the CPU card of adapters/cpu.ts
+ * (intraOpNumThreads = its cores), run inline on this thread: no worker hop, no queue.
+ */
 async function ortTarget(): Promise<{ target: Target; release(): Promise<void> }> {
   const session = await ort.InferenceSession.create(join(bundledModelsDir(), MODEL, '1', 'model.onnx'), {
     executionProviders: ['cpu'],
@@ -358,19 +369,19 @@ interface Derived {
     clusterVsServeJson?: number;
     clusterVsOrt?: number;
   };
-  /** Server-process CPU per request at c=1 minus the echo server's, µs: infergate's own code. */
-  c1ServerCpuOverEchoUs: {
+  /** Server-process CPU per request minus the echo server's, µs: infergate's own code, by concurrency. */
+  serverCpuOverEchoUs: Record<string, {
     serveJson?: number;
     serveBinary?: number;
     /** Gateway + backend together. */
     cluster?: number;
-  };
+  }>;
 }
 
 function derive(results: Measurement[]): Derived {
-  const at = (t: TargetId) => results.find((m) => m.target === t && m.concurrency === 1);
+  const at = (t: TargetId, c = 1) => results.find((m) => m.target === t && m.concurrency === c);
   const p50 = (t: TargetId) => at(t)?.latency.p50Us;
-  const cpu = (t: TargetId) => at(t)?.serverCpuUsPerReq;
+  const cpu = (t: TargetId, c: number) => at(t, c)?.serverCpuUsPerReq;
   const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
   return {
     c1P50DeltaUs: {
@@ -381,11 +392,11 @@ function derive(results: Measurement[]): Derived {
       clusterVsServeJson: minus(p50('cluster-json'), p50('serve-json')),
       clusterVsOrt: minus(p50('cluster-json'), p50('ort')),
     },
-    c1ServerCpuOverEchoUs: {
-      serveJson: minus(cpu('serve-json'), cpu('echo')),
-      serveBinary: minus(cpu('serve-binary'), cpu('echo')),
-      cluster: minus(cpu('cluster-json'), cpu('echo')),
-    },
+    serverCpuOverEchoUs: Object.fromEntries(CONCURRENCIES.map((c) => [`c${c}`, {
+      serveJson: minus(cpu('serve-json', c), cpu('echo', c)),
+      serveBinary: minus(cpu('serve-binary', c), cpu('echo', c)),
+      cluster: minus(cpu('cluster-json', c), cpu('echo', c)),
+    }])),
   };
 }
 
@@ -412,7 +423,8 @@ function markdownReport(results: Measurement[], derived: Derived, conditions: st
       `${m.otherCores?.toFixed(2) ?? '–'} | ${fmtSpread(m.p50RoundSpread)} | ${fmtSpread(m.reqPerSRoundSpread)} | ${m.errors} |`);
   }
   const d = derived.c1P50DeltaUs;
-  const c = derived.c1ServerCpuOverEchoUs;
+  const c = derived.serverCpuOverEchoUs.c1 ?? {};
+  const c16 = derived.serverCpuOverEchoUs.c16 ?? {};
   const us = (v: number | undefined) => (v === undefined ? '–' : `${v >= 0 ? '' : '−'}${fmtUs(Math.abs(v))} µs`);
   const lines = [
     '# infergate overhead on the identity model',
@@ -429,10 +441,11 @@ function markdownReport(results: Measurement[], derived: Derived, conditions: st
     '## Derived, at c=1',
     '',
     `- infergate serve, JSON: p50 − p50(ORT in-process) = **${us(d.serveJsonVsOrt)}** per request; − p50(fastify echo) = **${us(d.serveJsonVsEcho)}**; ` +
-      `server CPU above the echo server's: ${us(c.serveJson)}.`,
-    `- infergate serve, binary: p50 − p50(ORT) = **${us(d.serveBinaryVsOrt)}**; − p50(echo) = **${us(d.serveBinaryVsEcho)}**; server CPU above the echo server's: ${us(c.serveBinary)}.`,
+      `server CPU per request above the echo server's: ${us(c.serveJson)} (at c=16: ${us(c16.serveJson)}).`,
+    `- infergate serve, binary: p50 − p50(ORT) = **${us(d.serveBinaryVsOrt)}**; − p50(echo) = **${us(d.serveBinaryVsEcho)}**; ` +
+      `server CPU above the echo server's: ${us(c.serveBinary)} (at c=16: ${us(c16.serveBinary)}).`,
     `- gateway → backend hop: p50 − p50(serve JSON) = **${us(d.clusterVsServeJson)}**; − p50(ORT) = ${us(d.clusterVsOrt)}; ` +
-      `gateway + backend CPU above the echo server's: ${us(c.cluster)}.`,
+      `gateway + backend CPU above the echo server's: ${us(c.cluster)} (at c=16: ${us(c16.cluster)}).`,
     `- Reference: Triton's HTTP front door adds about ${TRITON_HTTP_FRONT_DOOR_US} µs per request server-side. The p50 differences above are ` +
       'end-to-end (they hold the loopback round trip and the client, which the echo subtraction removes, plus the scheduling of ' +
       'two processes on shared CPUs); the CPU figure above the echo server is the closer analogue of a server-side cost.',
@@ -443,8 +456,11 @@ function markdownReport(results: Measurement[], derived: Derived, conditions: st
       '(see client CPU µs/req), so c=16 throughput is a shared-CPU figure, not a server-only one.',
     `- Other work on the machine: ${idleOtherCores === undefined ? 'unknown' : `${idleOtherCores.toFixed(2)} CPUs busy before the bench started`}; ` +
       'per-row figures in the "other work" column. Latencies move with it; compare rows of one run, not runs of different days.',
-    '- ORT in-process at c=16 queues 16 callers on one session (onnxruntime-node runs a session on the calling thread), so its p50 ' +
-      'there is mostly waiting; its req/s is the limit.',
+    '- ORT in-process runs the session inline on the calling thread (onnxruntime-node blocks it for the run): at c=16 its 16 callers ' +
+      'queue on one session, so its p50 there is mostly waiting; its req/s is the limit. infergate runs each instance\'s session on a ' +
+      'worker thread, a message hop ORT in-process does not pay.',
+    '- At c=1 the server CPU per request includes waking an idle process (and its worker thread) for every request; at c=16 that ' +
+      'cost is shared, so the c=16 CPU figures are the steadier measure of work per request.',
     '- infergate batches compatible queued requests (identity declares max_batch_size 8): at c=16 a run may serve several requests, ' +
       'which ORT in-process, one call per request, does not do.',
   ];
@@ -482,7 +498,7 @@ async function main(argv: string[]): Promise<void> {
     `then ${settings.rounds} round(s) of ${settings.roundMs / 1000} s per target`);
 
   let results: Measurement[];
-  let ort: Awaited<ReturnType<typeof ortTarget>> | undefined;
+  let inProcess: Awaited<ReturnType<typeof ortTarget>> | undefined;
   try {
     // All servers start together (start-up is the slow part) and stay up: the targets take turns.
     const modelsDir = modelRepositoryWith(children, [MODEL]);
@@ -499,11 +515,11 @@ async function main(argv: string[]): Promise<void> {
       return { gateway, backend };
     };
     const [echo, serve, cluster] = await Promise.all([startEcho(), startServe(children, { host: HOST, modelsDir }), startCluster()]);
-    ort = await ortTarget();
+    inProcess = await ortTarget();
     console.error(`servers ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const targets: Target[] = [
-      ort.target,
+      inProcess.target,
       httpTarget('echo', driver, jsonSpec(echo.url), [echo]),
       httpTarget('serve-json', driver, jsonSpec(serve.url), [serve]),
       httpTarget('serve-binary', driver, binarySpec(serve.url), [serve]),
@@ -512,7 +528,7 @@ async function main(argv: string[]): Promise<void> {
     for (const t of targets) await t.probe();
     results = await measureAll(targets, settings, children);
   } finally {
-    await ort?.release();
+    await inProcess?.release();
     await driver.close();
     await children.stopAll();
   }

@@ -65,6 +65,7 @@ export const DECLARATION_SCHEMA = {
         preferred_batch_sizes: { type: 'array', items: { type: 'integer', minimum: 1 } },
       },
     },
+    execution: { enum: ['worker', 'inline'] },
     sim: {
       type: 'object', additionalProperties: false, required: ['service_ms'],
       properties: { service_ms: { type: 'number', exclusiveMinimum: 0 } },

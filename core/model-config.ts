@@ -18,6 +18,6 @@ export function toModelConfig(decl: ModelDeclaration, platform: string): object 
     output: decl.outputs.map(tensor),
     instance_group: decl.instances.map((g) => ({ kind: INSTANCE_KINDS[g.kind], count: g.count })),
     ...(decl.dynamic_batching ? { dynamic_batching: decl.dynamic_batching } : {}),
-    infergate: { engine: decl.engine, max_queue_size: decl.max_queue_size, ...(decl.sim ? { sim: decl.sim } : {}) },
+    infergate: { engine: decl.engine, max_queue_size: decl.max_queue_size, execution: decl.execution ?? 'worker', ...(decl.sim ? { sim: decl.sim } : {}) },
   };
 }

