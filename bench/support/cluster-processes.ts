@@ -41,15 +41,20 @@ export function cliPath(): string {
  */
 export function createSimModelsDir(serviceMs?: number): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergate-cluster-models-'));
-  const target = path.join(dir, SIM_MODEL, 'model.yaml');
-  cpSync(path.join(packageRoot(), 'models', SIM_MODEL, 'model.yaml'), target);
-  if (serviceMs !== undefined) {
-    const text = readFileSync(target, 'utf8');
-    const serviceMsLine = /^(\s*service_ms:\s*)\S+/m;
-    if (!serviceMsLine.test(text)) throw new Error(`no sim.service_ms in ${target}`);
-    writeFileSync(target, text.replace(serviceMsLine, `$1${serviceMs}`));
+  try {
+    const target = path.join(dir, SIM_MODEL, 'model.yaml');
+    cpSync(path.join(packageRoot(), 'models', SIM_MODEL, 'model.yaml'), target);
+    if (serviceMs !== undefined) {
+      const text = readFileSync(target, 'utf8');
+      const serviceMsLine = /^(\s*service_ms:\s*)\S+/m;
+      if (!serviceMsLine.test(text)) throw new Error(`no sim.service_ms in ${target}`);
+      writeFileSync(target, text.replace(serviceMsLine, `$1${serviceMs}`));
+    }
+    return dir;
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
-  return dir;
 }
 
 /** A loopback port that was free a moment ago (listen on 0, read it, close). */
@@ -80,6 +85,12 @@ export class InfergateProcess {
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };
+        resolve(this.exit);
+      });
+      // Spawning failed: there will be no 'exit'.
+      this.child.once('error', (err) => {
+        this.#keep(`spawn error: ${err.message}`);
+        this.exit ??= { code: null, signal: null };
         resolve(this.exit);
       });
     });

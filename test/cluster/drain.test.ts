@@ -30,7 +30,7 @@ describe('SIGTERM drain of a backend under load (real processes)', () => {
     const drainingSample = samples.find((s) => s.nodes.get('b1')?.state === 'draining');
     const inFlightAtDraining = drainingSample?.nodes.get('b1')?.in_flight;
     note(`drain: ${summary.requests} requests, ${summary.failed} failed; b1 draining in the pool after ${(trace.drainingAtMs! - signalledAtMs).toFixed(0)} ms ` +
-      `(${inFlightAtDraining} in flight then), last request within ${(trace.lastRequestByMs - signalledAtMs).toFixed(0)} ms, ` +
+      `(${inFlightAtDraining} in flight then), ${trace.lastRequestByMs > signalledAtMs ? `last request within ${(trace.lastRequestByMs - signalledAtMs).toFixed(0)} ms` : 'no request after SIGTERM'}, ` +
       `exit ${exit.code} after ${exitedMs.toFixed(0)} ms, gone from the pool after ${(trace.goneAtMs! - signalledAtMs).toFixed(0)} ms`);
 
     expect(summary.errors).toEqual([]);

@@ -22,7 +22,8 @@ function cpuCard(intraOpNumThreads: number): Card {
 async function load(name: string, execution: OnnxExecution): Promise<LoadedModel> {
   const declared = loadDeclaredModel(join(MODELS_DIR, name, 'model.yaml'));
   const { version, modelPath } = declared.versions[declared.versions.length - 1];
-  return new OnnxEngine({ execution }).loadModel({ declaration: declared.declaration, version, modelPath, metadata: declared.metadata });
+  // The engine option is under test here, so the declaration's own `execution` is cleared.
+  return new OnnxEngine({ execution }).loadModel({ declaration: { ...declared.declaration, execution: undefined }, version, modelPath, metadata: declared.metadata });
 }
 
 async function instanceOf(name: string, execution: OnnxExecution, threads = 1) {
@@ -122,10 +123,15 @@ describe('OnnxEngine worker mode', () => {
 
   it('is the default, and the execution option is checked', async () => {
     const declared = loadDeclaredModel(join(MODELS_DIR, 'identity', 'model.yaml'));
-    const loaded = await new OnnxEngine().loadModel({ ...declared.versions[0], declaration: declared.declaration, metadata: declared.metadata });
+    const loaded = await new OnnxEngine().loadModel({ ...declared.versions[0], declaration: { ...declared.declaration, execution: undefined }, metadata: declared.metadata });
     const instance = (await loaded.createInstance(cpuCard(1), 0)) as OnnxModelInstance;
     expect(instance.execution).toBe('worker');
     await loaded.unload();
+    // A declaration's own `execution` wins over the engine's default (identity declares inline).
+    const declaredInline = await new OnnxEngine({ execution: 'worker' }).loadModel({ ...declared.versions[0], declaration: declared.declaration, metadata: declared.metadata });
+    expect(declared.declaration.execution).toBe('inline');
+    expect(((await declaredInline.createInstance(cpuCard(1), 0)) as OnnxModelInstance).execution).toBe('inline');
+    await declaredInline.unload();
     expect(() => new OnnxEngine({ execution: 'threads' as OnnxExecution })).toThrow(/execution must be 'worker' or 'inline'/);
   });
 
@@ -227,7 +233,7 @@ describe('OnnxEngine worker mode', () => {
       import { OnnxEngine } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'engines', 'onnx.js')).href)};
       import { loadDeclaredModel } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'core', 'model-repository.js')).href)};
       const d = loadDeclaredModel(${JSON.stringify(join(MODELS_DIR, 'identity', 'model.yaml'))});
-      const loaded = await new OnnxEngine().loadModel({ declaration: d.declaration, version: d.versions[0].version, modelPath: d.versions[0].modelPath, metadata: d.metadata });
+      const loaded = await new OnnxEngine().loadModel({ declaration: { ...d.declaration, execution: undefined }, version: d.versions[0].version, modelPath: d.versions[0].modelPath, metadata: d.metadata });
       const instance = await loaded.createInstance({ id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 1, engineOptions: { intraOpNumThreads: 1 } }, 0);
       const [r] = await instance.execute([{ modelName: 'identity', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: new Float32Array(16).fill(3) }] }]);
       console.log(instance.execution, r.outputs[0].data[0]);

@@ -114,7 +114,7 @@ describe('model config (Triton-like)', () => {
       input: [{ name: 'INPUT0', data_type: 'TYPE_FP32', dims: [16] }],
       output: [{ name: 'OUTPUT0', data_type: 'TYPE_FP32', dims: [16] }],
       instance_group: [{ kind: 'KIND_CPU', count: 1 }],
-      infergate: { engine: ['onnx'], max_queue_size: 256 },
+      infergate: { engine: ['onnx'], max_queue_size: 256, execution: 'inline' },
     });
   });
 
@@ -125,7 +125,7 @@ describe('model config (Triton-like)', () => {
     expect(types.input.find((t: { name: string }) => t.name === 'IN_BYTES')).toEqual({ name: 'IN_BYTES', data_type: 'TYPE_STRING', dims: [-1] });
     const sim = (await getJson('/v2/models/sim_echo/config')).body;
     expect(sim.instance_group).toEqual([{ kind: 'KIND_AUTO', count: 2 }]);
-    expect(sim.infergate).toEqual({ engine: ['sim'], max_queue_size: 256, sim: { service_ms: 20 } });
+    expect(sim.infergate).toEqual({ engine: ['sim'], max_queue_size: 256, execution: 'worker', sim: { service_ms: 20 } });
   });
 });
 
