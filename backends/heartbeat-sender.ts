@@ -40,7 +40,8 @@ export class HeartbeatSender {
 
   /** Tells every gateway this node is gone, so they drop it without waiting for eviction. */
   async leave(nodeId: string): Promise<void> {
-    await Promise.all(this.gateways.map((g) => this.#post(g, LEAVE_PATH, { nodeId })));
+    const sentAtMs = Date.now();
+    await Promise.all(this.gateways.map((g) => this.#post(g, LEAVE_PATH, { nodeId, sentAtMs })));
   }
 
   async #post(gateway: string, path: string, body: unknown): Promise<void> {

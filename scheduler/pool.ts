@@ -55,6 +55,12 @@ export class PoolMember {
   consecutiveFailures = 0;
   ejections = 0;
   ejectedUntilMs = -Infinity;
+  /**
+   * Set by a transport failure at this clock value: the node gave no answer, so it stays out until
+   * a load report received after that moment shows it alive (a dead node never sends one, and is
+   * evicted by heartbeat silence instead of being tried again when a timed ejection ends).
+   */
+  unreachableSinceMs?: number;
   eligible = true;
 
   constructor(public spec: MemberSpec, readonly joinedAtMs: number) {
@@ -66,7 +72,7 @@ export class PoolMember {
   }
 
   isEjected(nowMs: number): boolean {
-    return nowMs < this.ejectedUntilMs;
+    return nowMs < this.ejectedUntilMs || this.unreachableSinceMs !== undefined;
   }
 
   get cap(): number {
@@ -154,6 +160,7 @@ export class BackendPool {
     member.report = report;
     member.reportReceivedAtMs = nowMs;
     member.state = report.state;
+    if (member.unreachableSinceMs !== undefined && nowMs > member.unreachableSinceMs) member.unreachableSinceMs = undefined;
     this.#refreshEligibility(member, nowMs);
   }
 
@@ -213,17 +220,20 @@ export class BackendPool {
     return chosen;
   }
 
-  /** Ends a request on a member. `failure`: 'server' counts toward outlier ejection. */
+  /**
+   * Ends a request on a member. Server errors count toward outlier ejection; a transport error
+   * ejects at once. A member that left the pool meanwhile is not this pool's to update any more.
+   */
   release(member: PoolMember, outcome: 'ok' | 'client_error' | 'server_error' | 'transport_error', nowMs: number): void {
+    if (this.#members.get(member.id) !== member) return;
     member.inFlight = Math.max(0, member.inFlight - 1);
     if (outcome === 'ok' || outcome === 'client_error') {
       member.consecutiveFailures = 0;
     } else {
       member.failures++;
       member.consecutiveFailures++;
-      if (outcome === 'transport_error' || member.consecutiveFailures >= this.options.consecutiveFailuresToEject) {
-        this.eject(member.id, nowMs);
-      }
+      if (outcome === 'transport_error') this.eject(member.id, nowMs, { untilReport: member.report !== undefined });
+      else if (member.consecutiveFailures >= this.options.consecutiveFailuresToEject) this.eject(member.id, nowMs);
     }
     this.#refreshEligibility(member, nowMs);
   }
@@ -232,7 +242,7 @@ export class BackendPool {
    * Takes a member out for an exponentially growing time, unless that would leave less than half
    * of the pool routable (then traffic keeps flowing to it: a degraded pool beats an empty one).
    */
-  eject(id: string, nowMs: number): boolean {
+  eject(id: string, nowMs: number, options: { untilReport?: boolean } = {}): boolean {
     const member = this.#members.get(id);
     if (!member || member.isEjected(nowMs)) return false;
     if (this.#members.size <= 1) return false;
@@ -243,6 +253,7 @@ export class BackendPool {
     member.ejections++;
     member.ejectedUntilMs = nowMs + duration;
     member.consecutiveFailures = 0;
+    if (options.untilReport) member.unreachableSinceMs = nowMs;
     this.#ejected.add(member);
     this.#refreshEligibility(member, nowMs);
     return true;

@@ -12,6 +12,8 @@ import type { Backend } from '../backends/backend.js';
 /** Three missed beats at the default 1 s interval, minus margin: a stopped node is out within this. */
 export const DEFAULT_EVICT_AFTER_MS = 2_500;
 export const DEFAULT_SWEEP_INTERVAL_MS = 100;
+/** How long a node that said it leaves is remembered, to drop its heartbeats still on the wire. */
+export const LEFT_NODE_MEMORY_MS = 60_000;
 
 export interface RegisteredBackend extends Backend {
   readonly url: string;
@@ -39,6 +41,8 @@ interface NodeEntry {
 
 export class NodeRegistry {
   readonly #nodes = new Map<string, NodeEntry>();
+  /** nodeId → sender clock of its leave message: older heartbeats from it are stale. */
+  readonly #left = new Map<string, { sentAtMs: number; atMs: number }>();
   #sweepTimer?: NodeJS.Timeout;
 
   constructor(private readonly pools: PoolSet, private readonly options: RegistryOptions) {}
@@ -50,7 +54,12 @@ export class NodeRegistry {
   /** Takes one heartbeat. Joins pools of newly reported models (metadata fetched from the node once). */
   async heartbeat(report: LoadReport, staticWeight?: number): Promise<void> {
     const now = this.options.clock();
+    // Heartbeats may overtake each other (a drain announcement sent out of turn, a leave): a report
+    // older than one already seen from the node, by the node's own clock, is dropped.
+    const left = this.#left.get(report.nodeId);
+    if (left && report.sentAtMs <= left.sentAtMs) return;
     let entry = this.#nodes.get(report.nodeId);
+    if (entry && report.sentAtMs < entry.report.sentAtMs) return;
     if (entry && entry.url !== report.url) {
       // Same id, new address: a restarted node. Start over so connections go to the new place.
       this.evict(report.nodeId, 'address changed');
@@ -96,8 +105,11 @@ export class NodeRegistry {
     this.pools.prune();
   }
 
-  /** A node said it is leaving (drained, about to exit). */
-  leave(nodeId: string): void {
+  /** A node said it is leaving (drained, about to exit); `sentAtMs` is its clock when it said so. */
+  leave(nodeId: string, sentAtMs = Number.MAX_SAFE_INTEGER): void {
+    const now = this.options.clock();
+    for (const [id, l] of this.#left) if (now - l.atMs > LEFT_NODE_MEMORY_MS) this.#left.delete(id);
+    this.#left.set(nodeId, { sentAtMs, atMs: now });
     this.evict(nodeId, 'left');
   }
 

@@ -42,28 +42,32 @@ export class Router {
     const pool = this.pools.resolve(request.modelName, request.modelVersion);
     const routed: InferRequest = { ...request, modelVersion: pool.version };
     const clock = this.#options.clock;
-    this.#budget.recordRequest(clock());
-    const tried = new Set<string>();
+    this.#budget.requestStarted();
+    let retried = false;
+    let tried: Set<string> | undefined;
     let lastError: InferError | undefined;
-    for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt++) {
-      const member = pool.acquire(clock(), tried.size ? tried : undefined);
-      if (!member) break;
-      tried.add(member.id);
-      try {
-        const response = await member.spec.backend.infer(routed, options);
-        this.#end(pool, member, 'ok');
-        return response;
-      } catch (err) {
-        const error = asInferError(err);
-        const outcome = classify(error);
-        this.#end(pool, member, outcome);
-        lastError = error;
-        if (!isRetryable(error)) throw error;
-        const now = clock();
-        if (options.deadlineMs !== undefined && now >= options.deadlineMs) break;
-        if (attempt >= this.#options.maxAttempts || !this.#budget.tryRetry(now)) break;
-        this.observer.retry?.(pool, error.reason);
+    try {
+      for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt++) {
+        const member = pool.acquire(clock(), tried);
+        if (!member) break;
+        try {
+          const response = await member.spec.backend.infer(routed, options);
+          this.#end(pool, member, 'ok');
+          return response;
+        } catch (err) {
+          const error = asInferError(err);
+          this.#end(pool, member, classify(error));
+          lastError = error;
+          if (!isRetryable(error)) throw error;
+          if (options.deadlineMs !== undefined && clock() >= options.deadlineMs) break;
+          if (attempt >= this.#options.maxAttempts || (!retried && !this.#budget.tryRetry())) break;
+          retried = true;
+          (tried ??= new Set()).add(member.id);
+          this.observer.retry?.(pool, error.reason);
+        }
       }
+    } finally {
+      this.#budget.requestFinished(retried);
     }
     if (lastError) throw lastError;
     throw new InferError('UNAVAILABLE', `no ready backend for model '${pool.model}' version ${pool.version}`, 'no_backend');

@@ -57,6 +57,8 @@ export const DEFAULT_ERROR_PENALTY = 1.0;
  * A count rather than a rate: the evidence behind a rate depends on the window it was taken over.
  */
 export const DEFAULT_MIN_COMPLETIONS_PER_WINDOW = 10;
+/** A node this busy with too few completions to measure is bounded from above instead. */
+export const SATURATED_UTILIZATION = 0.8;
 /** A rise closes half of the gap to its target in this time. */
 export const DEFAULT_RISE_HALF_LIFE_MS = 3_000;
 /** The weight stays within [prior / ratio, prior × ratio]. */
@@ -87,10 +89,17 @@ export function measuredCapacity(
   errorPenalty = DEFAULT_ERROR_PENALTY,
   minCompletions = DEFAULT_MIN_COMPLETIONS_PER_WINDOW,
 ): number | undefined {
-  const qps = report.completedPerSec;
-  if (!(qps > 0) || !(report.windowMs > 0)) return undefined;
-  if ((qps * report.windowMs) / 1000 < minCompletions) return undefined;
+  if (!(report.windowMs > 0)) return undefined;
   const utilization = Math.min(Math.max(report.utilization, 0), 1);
+  let qps = report.completedPerSec;
+  if (!(qps >= 0)) return undefined;
+  if ((qps * report.windowMs) / 1000 < minCompletions) {
+    // Too few completions to measure a rate — unless the node was busy all the same: then it is
+    // slow, and minCompletions per window bounds its capacity from above. Without this a node that
+    // slowed 100× completes too little to ever be measured and keeps its old weight.
+    if (utilization < SATURATED_UTILIZATION) return undefined;
+    qps = Math.max(qps, (minCompletions * 1000) / report.windowMs);
+  }
   const errorsPerSec = Math.max(report.errorsPerSec, 0);
   const denominator = utilization + (errorPenalty * errorsPerSec) / qps;
   if (!(denominator > 0)) return undefined;

@@ -25,9 +25,9 @@ export const registryRoutes = (registry: NodeRegistry, heartbeatIntervalMs: numb
     return { ok: true, heartbeat_interval_ms: heartbeatIntervalMs };
   });
   app.post('/infergate/leave', async (request) => {
-    const body = jsonBody<{ nodeId?: unknown }>(request.body);
-    if (typeof body?.nodeId !== 'string') throw invalidArg(`leave expects {"nodeId": "<id>"}`, 'bad_leave');
-    registry.leave(body.nodeId);
+    const body = jsonBody<{ nodeId?: unknown; sentAtMs?: unknown }>(request.body);
+    if (typeof body?.nodeId !== 'string') throw invalidArg(`leave expects {"nodeId": "<id>", "sentAtMs": <ms>}`, 'bad_leave');
+    registry.leave(body.nodeId, typeof body.sentAtMs === 'number' ? body.sentAtMs : undefined);
     return { ok: true };
   });
 };

@@ -89,6 +89,36 @@ describe('BackendPool', () => {
     expect(later.has('a')).toBe(true);
   });
 
+  it('keeps a heartbeating node out after a transport failure until a report received later shows it alive', () => {
+    const { pool } = poolWith({ a: 1, b: 1, c: 1, d: 1 });
+    const report = { nodeId: 'a', url: 'http://a', state: 'ready' as const, cards: [], inFlight: 0, queueDepth: 0, slots: 0, utilization: 0,
+      completedPerSec: 0, errorsPerSec: 0, serviceTimeMs: 0, latencyMs: 0, windowMs: 1000, models: [], sentAtMs: 0 };
+    pool.report('a', report, 0);
+    const a = pool.member('a')!;
+    a.inFlight++;
+    pool.release(a, 'transport_error', 100);
+    // Long after the timed ejection would have ended, still out: no sign of life since the failure.
+    expect(a.isEjected(100 + 10 * DEFAULT_POOL_OPTIONS.baseEjectionMs)).toBe(true);
+    expect(pool.view(5_000).nodes.find((n) => n.id === 'a')!.state).toBe('ejected');
+    pool.report('a', report, 6_000);
+    expect(a.isEjected(6_000)).toBe(false);
+    const ids = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const m = pool.acquire(6_000)!;
+      ids.add(m.id);
+      pool.release(m, 'ok', 6_000);
+    }
+    expect(ids.has('a')).toBe(true);
+  });
+
+  it('ignores the release of a member that left the pool while its request was in flight', () => {
+    const { pool } = poolWith({ a: 1, b: 1 });
+    const a = pool.acquire(0)!;
+    pool.remove(a.id);
+    expect(() => pool.release(a, 'transport_error', 0)).not.toThrow();
+    expect(pool.size).toBe(1);
+  });
+
   it('ejects after N consecutive server errors, not after N-1', () => {
     const { pool } = poolWith({ a: 1, b: 1, c: 1 });
     const a = pool.member('a')!;
@@ -192,16 +222,20 @@ describe('Router', () => {
 });
 
 describe('RetryBudget', () => {
-  it('allows the minimum per window, then a ratio of requests', () => {
-    const budget = new RetryBudget({ ratio: 0.2, minRetries: 2, windowMs: 1_000 });
-    expect(budget.tryRetry(0)).toBe(true);
-    expect(budget.tryRetry(0)).toBe(true);
-    expect(budget.tryRetry(0)).toBe(false);
-    for (let i = 0; i < 20; i++) budget.recordRequest(10);
-    expect(budget.tryRetry(10)).toBe(true); // 3 ≤ 0.2 × 20
-    expect(budget.tryRetry(10)).toBe(true); // 4 ≤ 4
-    expect(budget.tryRetry(10)).toBe(false);
-    // Two windows later nothing of the past counts.
-    expect(budget.tryRetry(5_000)).toBe(true);
+  it('allows max(minConcurrent, ratio × active requests) retries at once and gives them back', () => {
+    const budget = new RetryBudget({ ratio: 0.5, minConcurrent: 2 });
+    expect(budget.tryRetry()).toBe(true);
+    expect(budget.tryRetry()).toBe(true);
+    expect(budget.tryRetry()).toBe(false);
+    for (let i = 0; i < 8; i++) budget.requestStarted();
+    expect(budget.tryRetry()).toBe(true); // 3 ≤ 0.5 × 8
+    expect(budget.tryRetry()).toBe(true); // 4 ≤ 4
+    expect(budget.tryRetry()).toBe(false);
+    budget.requestFinished(true);
+    budget.requestFinished(true);
+    expect(budget.activeRetries).toBe(2);
+    expect(budget.activeRequests).toBe(6);
+    expect(budget.tryRetry()).toBe(true); // 3 ≤ 0.5 × 6
+    expect(budget.tryRetry()).toBe(false);
   });
 });

@@ -268,6 +268,10 @@ describe('measuredCapacity', () => {
     ['minimum completions over a longer window', { completedPerSec: 5, utilization: 0.5, windowMs: 2_000 }, 10],
     ['too few completions', { completedPerSec: 9.9, utilization: 0.5 }, undefined],
     ['nothing completed', { completedPerSec: 0, utilization: 0.5 }, undefined],
+    // Busy (≥ SATURATED_UTILIZATION) yet too few completions: a slow node, bounded from above by
+    // minCompletions per window over its utilization.
+    ['too few completions while busy: upper bound', { completedPerSec: 2, utilization: 0.9 }, 10 / 0.9],
+    ['nothing completed while fully busy: upper bound', { completedPerSec: 0, utilization: 1 }, 10],
     ['no utilization, no errors: no information', { completedPerSec: 100, utilization: 0 }, undefined],
     ['empty window', { completedPerSec: 100, utilization: 0.5, windowMs: 0 }, undefined],
   ])('%s', (_label, load, expected) => {
