@@ -95,6 +95,12 @@ const OFFSET = 1;
 const SEQ = 2;
 const FAIL = 3;
 
+/**
+ * Picks in O(log n) amortized (measured: about 1–2 µs at 10^5–10^6 members, see bench/pick-cost.ts).
+ * add, remove, setWeight and setEligible mark one leaf-to-root path, O(log n); the next pick
+ * recomputes it. Slots of removed members are reused; capacity doubles when full. Below a few dozen
+ * members the plain scan of NaiveSwrrPicker is cheaper, with the same sequence.
+ */
 export class SwrrPicker {
   readonly #random: (() => number) | undefined;
 
