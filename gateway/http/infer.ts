@@ -34,8 +34,11 @@ export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, 
         });
         labels.version = response.modelVersion;
         const encoded = encodeInferResponse(response, inferRequest);
-        metrics?.requestSuccess.inc(labels);
-        metrics?.requestDuration.observe(labels, (performance.now() - startedAt) / 1000);
+        if (metrics) {
+          const series = metrics.series(model, response.modelVersion);
+          series.success.inc();
+          series.duration.observe((performance.now() - startedAt) / 1000);
+        }
         if (encoded.headerLength !== undefined) {
           void reply.header('Inference-Header-Content-Length', encoded.headerLength);
         }
