@@ -95,9 +95,4 @@ export class InferenceService {
     });
     return Promise.race([routed, expired]).finally(() => clearTimeout(timer));
   }
-
-  /** Throws NOT_FOUND unless the model (and version) is routable here. */
-  assertModel(model: string, version?: string): void {
-    if (!this.sources.pools.resolve(model, version)) throw notFound(`unknown model: '${model}'`);
-  }
 }

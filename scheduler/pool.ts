@@ -63,7 +63,7 @@ export class PoolMember {
   unreachableSinceMs?: number;
   eligible = true;
 
-  constructor(public spec: MemberSpec, readonly joinedAtMs: number) {
+  constructor(public spec: MemberSpec, readonly joinedAtMs: number, private readonly inFlightPerSlot?: number) {
     this.weight = spec.staticWeight ?? spec.capacity;
   }
 
@@ -77,10 +77,8 @@ export class PoolMember {
 
   get cap(): number {
     const slots = this.report?.slots ?? this.spec.slots;
-    return slots ? inFlightCap(slots, this.capOptions) : Infinity;
+    return slots ? inFlightCap(slots, { factor: this.inFlightPerSlot }) : Infinity;
   }
-
-  capOptions: { factor?: number } = {};
 }
 
 export interface PoolMemberView {
@@ -136,8 +134,7 @@ export class BackendPool {
       existing.spec = spec;
       return existing;
     }
-    const member = new PoolMember(spec, nowMs);
-    if (this.options.inFlightPerSlot) member.capOptions = { factor: this.options.inFlightPerSlot };
+    const member = new PoolMember(spec, nowMs, this.options.inFlightPerSlot);
     this.#members.set(spec.id, member);
     this.#picker.add(spec.id, member.weight);
     this.recomputeWeights(nowMs);
