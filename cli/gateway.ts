@@ -12,6 +12,7 @@ import { buildHttpServer } from '../gateway/http/server.js';
 import { Metrics } from '../gateway/metrics.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { PoolSet } from '../scheduler/pool-set.js';
+import { DEFAULT_POOL_OPTIONS } from '../scheduler/pool.js';
 import { NodeRegistry } from '../scheduler/registry.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
@@ -30,7 +31,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   const weightIntervalMs = intOption(values, 'weight-interval-ms', 10);
   const heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
 
-  const pools = new PoolSet(policyFor);
+  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: intOption(values, 'in-flight-per-slot', 1) });
   const metrics = new Metrics({ pools: () => pools });
   const createBackend = (nodeId: string, url: string) => new RemoteBackend(nodeId, url, {
     connections: intOption(values, 'backend-connections', 1),

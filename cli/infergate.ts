@@ -6,6 +6,7 @@
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
 import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../backends/remote-backend.js';
 import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
+import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
 import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy.js';
 import { startGateway } from './gateway.js';
@@ -39,6 +40,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       policy: { type: 'string', default: DEFAULT_WEIGHT_POLICY_NAME, help: `weight policy of every pool: ${WEIGHT_POLICY_NAMES.join(' | ')}` },
       'pool-policy': { type: 'string', multiple: true, help: 'MODEL[:VERSION]=POLICY for one pool; repeatable' },
       'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },
+      'in-flight-per-slot': { type: 'string', default: String(DEFAULT_IN_FLIGHT_CAP_FACTOR), help: 'a node with this many requests in flight per execution slot sits out (closed-loop guard)' },
       'evict-after-ms': { type: 'string', default: String(DEFAULT_EVICT_AFTER_MS), help: 'a node silent this long is evicted' },
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
