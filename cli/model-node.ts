@@ -36,6 +36,9 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const host = String(values.host);
   const port = intOption(values, 'http-port');
   const limits = limitsFrom(values);
+  // Flags are checked before any model loads, so a mistake costs no startup time.
+  const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+  if (mode === 'backend' && gateways.length === 0) throw invalidArg('infergate backend needs --gateway URL[,URL…]');
   const table = await loadCardTable(values['card-table'] as string | undefined);
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);
@@ -72,8 +75,6 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
 
   let sender: HeartbeatSender | undefined;
   if (mode === 'backend') {
-    const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-    if (gateways.length === 0) throw invalidArg('infergate backend needs --gateway URL[,URL…]');
     reporter = new LoadReporter(node.host, { nodeId, url, cards: summarizeCards(detection.cards) });
     const interval = intOption(values, 'heartbeat-ms', 10);
     sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
