@@ -43,7 +43,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);
   const simulation = new SimulationControl();
-  const engines = createDefaultEngineRegistry({ simulation });
+  const engines = createDefaultEngineRegistry({ simulation, onnx: { log: (m) => log.warn(m) } });
   const modelsDir = (values.models as string | undefined) ?? bundledModelsDir();
 
   // The URL is known only after listen (port 0); the node's id and URL are fixed then.

@@ -13,7 +13,11 @@
  * execute() batches on its own: requests whose inputs agree on every dim but the first are
  * concatenated along dim 0 (up to max_batch_size rows), run once and split back. A request the
  * engine refuses, or whose run fails, gets an InferError in its slot; the others still answer.
- * A worker that dies fails the execute in flight and every later one with INTERNAL.
+ *
+ * A worker that dies (a crash, out of memory, terminated) fails the execute in flight with
+ * INTERNAL, and the instance restarts it: a new worker and session from the same model bytes and
+ * session options, after an exponential backoff so that a model that kills its worker on every run
+ * does not spin (WorkerHostSupervisor). An execute that arrives meanwhile waits for the replacement.
  *
  * One sharp edge of onnxruntime-node (1.30): a worker thread stopped while inside session.run —
  * Worker.terminate(), or process.exit() with a run in flight — aborts the whole process. So
@@ -58,6 +62,36 @@ export interface OnnxEngineOptions {
   cpuCount?: number;
   /** Default 'worker': each instance runs its session on its own worker thread. */
   execution?: OnnxExecution;
+  /** Delay before restarting a dead worker (default DEFAULT_WORKER_RESTART_BACKOFF_MS); doubles with each failure in a row. */
+  restartBackoffMs?: number;
+  /** The most the restart delay grows to (default DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS). */
+  restartMaxBackoffMs?: number;
+  /** A worker that stayed up this long before it died restarts after the first delay again (default DEFAULT_WORKER_RESTART_RESET_AFTER_MS). */
+  restartResetAfterMs?: number;
+  /** Where worker deaths (each restart) and failed restarts are reported, one line each (default console.warn). */
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_WORKER_RESTART_BACKOFF_MS = 100;
+export const DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS = 10_000;
+export const DEFAULT_WORKER_RESTART_RESET_AFTER_MS = 30_000;
+
+/** When a dead worker is restarted. */
+export interface WorkerRestartPolicy {
+  /** Delay before the first restart of a series of failures; each further failure in a row doubles it. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** A worker that ran at least this long before it died starts a new series. */
+  resetAfterMs: number;
+}
+
+/**
+ * The delay before the next start of a worker after `failures` failures in a row (deaths of
+ * workers that did not stay up resetAfterMs, and failed restarts): backoffMs, doubling, capped.
+ */
+export function restartDelayMs(policy: WorkerRestartPolicy, failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.min(failures - 1, 40));
 }
 
 /**
@@ -143,6 +177,8 @@ export class OnnxEngine implements Engine {
   readonly #available: ReadonlySet<string>;
   readonly #cpuCount: number;
   readonly #execution: OnnxExecution;
+  readonly #restartPolicy: WorkerRestartPolicy;
+  readonly #log: (message: string) => void;
 
   constructor(options: OnnxEngineOptions = {}) {
     this.#available = new Set(options.availableProviders ?? availableExecutionProviders());
@@ -151,6 +187,20 @@ export class OnnxEngine implements Engine {
     if (this.#execution !== 'worker' && this.#execution !== 'inline') {
       throw new Error(`onnx engine: execution must be 'worker' or 'inline', got ${String(this.#execution)}`);
     }
+    this.#restartPolicy = {
+      backoffMs: options.restartBackoffMs ?? DEFAULT_WORKER_RESTART_BACKOFF_MS,
+      maxBackoffMs: options.restartMaxBackoffMs ?? DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS,
+      resetAfterMs: options.restartResetAfterMs ?? DEFAULT_WORKER_RESTART_RESET_AFTER_MS,
+    };
+    for (const [name, value] of Object.entries(this.#restartPolicy)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        throw new Error(`onnx engine: restart ${name} must be a non-negative number of milliseconds, got ${String(value)}`);
+      }
+    }
+    if (this.#restartPolicy.maxBackoffMs < this.#restartPolicy.backoffMs) {
+      throw new Error(`onnx engine: restartMaxBackoffMs (${this.#restartPolicy.maxBackoffMs}) is below restartBackoffMs (${this.#restartPolicy.backoffMs})`);
+    }
+    this.#log = options.log ?? ((message) => console.warn(message));
   }
 
   /** CPU cards always; an accelerator card when one of the accelerator providers it names is in this build. */
@@ -189,7 +239,13 @@ export class OnnxEngine implements Engine {
     } finally {
       await probe.release();
     }
-    return new OnnxLoadedModel(spec, bytes, { cpuCount: this.#cpuCount, available: this.#available, execution: spec.declaration.execution ?? this.#execution });
+    return new OnnxLoadedModel(spec, bytes, {
+      cpuCount: this.#cpuCount,
+      available: this.#available,
+      execution: spec.declaration.execution ?? this.#execution,
+      restartPolicy: this.#restartPolicy,
+      log: this.#log,
+    });
   }
 }
 
@@ -247,6 +303,8 @@ interface LoadedModelSetup {
   cpuCount: number;
   available: ReadonlySet<string>;
   execution: OnnxExecution;
+  restartPolicy: WorkerRestartPolicy;
+  log: (message: string) => void;
 }
 
 class OnnxLoadedModel implements LoadedModel {
@@ -281,12 +339,37 @@ class OnnxLoadedModel implements LoadedModel {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     }));
-    const started = this.#setup.execution === 'worker'
-      ? await WorkerSessionHost.start(this.#bytes, options, who)
-      : await InlineSessionHost.start(this.#bytes, options);
+    const bytes = this.#bytes;
+    let started: HostStart<WorkerSessionHost | InlineSessionHost>;
+    try {
+      started = this.#setup.execution === 'worker'
+        ? await WorkerSessionHost.start(bytes, options, who)
+        : await InlineSessionHost.start(bytes, options);
+    } catch (err) {
+      throw new Error(`${who}: ${(err as Error).message}`);
+    }
     const failures = started.failures.map((message, i) => `[${attempts[i].map(providerName).join(', ')}]: ${message}`);
     if (!started.ok) throw new Error(`${who}: no session could start: ${failures.join('; ')}`);
-    const instance: OnnxModelInstance = new OnnxModelInstance(card, index, started.host, this.#spec, {
+    let hosts: HostSource;
+    if (started.host instanceof WorkerSessionHost) {
+      // A replacement starts with the options that worked, not the fallback list: a restart that
+      // quietly lands on another provider would make the card's coefficient a lie.
+      const again = [options[started.attempt]];
+      const providers = attempts[started.attempt].map(providerName).join(', ');
+      hosts = new WorkerHostSupervisor(started.host, {
+        who,
+        policy: this.#setup.restartPolicy,
+        log: this.#setup.log,
+        startHost: async () => {
+          const restarted = await WorkerSessionHost.start(bytes, again, who);
+          if (!restarted.ok) throw new Error(`no session could start: [${providers}]: ${restarted.failures.join('; ')}`);
+          return restarted.host;
+        },
+      });
+    } else {
+      hosts = started.host;
+    }
+    const instance: OnnxModelInstance = new OnnxModelInstance(card, index, hosts, this.#spec, {
       execution: this.#setup.execution,
       intraOpNumThreads: threads,
       executionProviders: attempts[started.attempt].map(providerName),
@@ -302,12 +385,12 @@ class OnnxLoadedModel implements LoadedModel {
   }
 }
 
-type HostStart =
-  | { ok: true; host: SessionHost; attempt: number; failures: string[] }
+type HostStart<H extends SessionHost> =
+  | { ok: true; host: H; attempt: number; failures: string[] }
   | { ok: false; failures: string[] };
 
-/** Where an instance's session lives and runs. */
-interface SessionHost {
+/** Where an instance's session lives and runs: one session, on one thread. */
+export interface SessionHost {
   /** The worker thread that holds the session; undefined inline. */
   readonly worker: Worker | undefined;
   /** Set when nothing can run any more (the worker died), with the error to report. */
@@ -320,19 +403,47 @@ interface SessionHost {
   release(): Promise<void>;
 }
 
-/** The session on the caller's thread: each run blocks it. */
-class InlineSessionHost implements SessionHost {
+/** How a worker ended on its own (not by release()). */
+export interface WorkerExit {
+  code: number;
+  /** The uncaught error that ended it, if any. */
+  cause?: string;
+}
+
+/** A host whose thread can die on its own, and says so once: to `onExit`, or in `exit` if nobody listened yet. */
+export interface SupervisedHost extends SessionHost {
+  readonly exit: WorkerExit | undefined;
+  onExit: ((exit: WorkerExit) => void) | undefined;
+}
+
+/** What an instance runs on: one fixed host (inline), or a worker host replaced when it dies. */
+interface HostSource {
+  /** The live worker thread; undefined inline, and while a replacement is on its way. */
+  readonly worker: Worker | undefined;
+  readonly restarts: number;
+  /** The host to run the next execute on; waits for a replacement on its way, rejects with an InferError when none could start. */
+  current(): SessionHost | Promise<SessionHost>;
+  release(): Promise<void>;
+}
+
+/** The session on the caller's thread: each run blocks it. Nothing to restart, so it is its own source. */
+class InlineSessionHost implements SessionHost, HostSource {
   readonly worker = undefined;
   readonly gone = undefined;
+  readonly restarts = 0;
   readonly #session: ort.InferenceSession;
 
   private constructor(session: ort.InferenceSession) {
     this.#session = session;
   }
 
-  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[]): Promise<HostStart> {
+  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[]): Promise<HostStart<InlineSessionHost>> {
     const started: SessionStart = await startSession(model, attempts);
     return started.ok ? { ...started, host: new InlineSessionHost(started.session) } : started;
+  }
+
+  current(): SessionHost {
+    return this;
   }
 
   run(feeds: WireTensors, fetches: string[]): Promise<WireTensors> {
@@ -374,15 +485,18 @@ interface PendingRun {
 /**
  * The session on a worker thread of its own. The worker is unref'd while idle, so an idle
  * instance does not keep the process alive, and ref'd while a run or the release is pending.
+ * One host is one worker's life: when the worker dies, the supervisor starts another host.
  *
  * Never terminate a worker that may be inside session.run: onnxruntime-node then throws a C++
  * exception while converting the outputs and the whole process aborts (1.30; the same happens when
  * the process exits with a run in flight). So release() waits for the worker to finish what it
  * was given and release the session, and only then terminates the now idle thread.
  */
-class WorkerSessionHost implements SessionHost {
+class WorkerSessionHost implements SupervisedHost {
   readonly worker: Worker;
   gone: InferError | undefined;
+  exit: WorkerExit | undefined;
+  onExit: ((exit: WorkerExit) => void) | undefined;
   readonly #who: string;
   readonly #pending = new Map<number, PendingRun>();
   #nextId = 0;
@@ -400,13 +514,9 @@ class WorkerSessionHost implements SessionHost {
     worker.unref();
   }
 
-  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[], who: string): Promise<HostStart> {
-    let entry: URL;
-    try {
-      entry = onnxWorkerEntry();
-    } catch (err) {
-      throw new Error(`${who}: ${(err as Error).message}`);
-    }
+  /** Starts a worker and its session; throws (without naming the instance) when the worker itself cannot start. */
+  static async start(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[], who: string): Promise<HostStart<WorkerSessionHost>> {
+    const entry = onnxWorkerEntry();
     // None of the parent's node flags are for the worker, and some (--input-type, --eval) stop a Worker from starting.
     const worker = new Worker(entry, { workerData: ONNX_WORKER_DATA, execArgv: [] });
     let first: FromWorker;
@@ -420,18 +530,18 @@ class WorkerSessionHost implements SessionHost {
         const onError = (err: Error) => settle(() => reject(err));
         const onExit = (code: number) => settle(() => reject(new Error(`it exited with code ${code}`)));
         worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-        // The loaded model keeps its bytes for the next instance: send a compact copy and move that.
+        // The loaded model keeps its bytes for the next instance (and restarts): send a compact copy and move that.
         const copy = new Uint8Array(model);
         worker.postMessage({ kind: 'start', model: copy, attempts } satisfies ToWorker, [copy.buffer]);
       });
     } catch (err) {
       await worker.terminate();
-      throw new Error(`${who}: the onnxruntime worker did not start: ${(err as Error).message}`);
+      throw new Error(`the onnxruntime worker did not start: ${(err as Error).message}`);
     }
     if (first.kind === 'ready') return { ok: true, host: new WorkerSessionHost(worker, who), attempt: first.attempt, failures: first.failures };
     await worker.terminate();
     if (first.kind === 'start-failed') return { ok: false, failures: first.failures };
-    throw new Error(`${who}: the onnxruntime worker answered '${first.kind}' to start`);
+    throw new Error(`the onnxruntime worker answered '${first.kind}' to start`);
   }
 
   run(feeds: WireTensors, fetches: string[], movable: boolean): Promise<WireTensors> {
@@ -492,11 +602,183 @@ class WorkerSessionHost implements SessionHost {
   }
 
   #exited(code: number): void {
-    this.gone = this.#unloading
-      ? new InferError('UNAVAILABLE', `${this.#who} was unloaded`, 'unloaded')
-      : new InferError('INTERNAL', `${this.#who}: its onnxruntime worker exited (code ${code}${this.#crash ? `: ${this.#crash.message}` : ''}); the instance can run nothing more`, 'engine_worker_exit');
+    if (this.#unloading) {
+      this.gone = new InferError('UNAVAILABLE', `${this.#who} was unloaded`, 'unloaded');
+    } else {
+      const cause = this.#crash?.message;
+      this.exit = cause === undefined ? { code } : { code, cause };
+      this.gone = new InferError('INTERNAL', `${this.#who}: its onnxruntime worker exited (code ${code}${cause !== undefined ? `: ${cause}` : ''}); the instance restarts it`, 'engine_worker_exit');
+      // Before the runs in flight fail, so that their callers find the replacement already on its way.
+      this.onExit?.(this.exit);
+    }
     this.#failPending(this.gone);
     this.#onReleased?.();
+  }
+}
+
+export interface WorkerSupervision {
+  /** The instance, as messages name it: "model 'm' instance 0 on card cpu". */
+  who: string;
+  policy: WorkerRestartPolicy;
+  /** Starts a replacement host: a new worker and session. Rejects with an Error that says why not. */
+  startHost: () => Promise<SupervisedHost>;
+  log: (message: string) => void;
+  /** The clock for uptimes, in ms (default performance.now). */
+  now?: () => number;
+}
+
+/**
+ * Keeps an instance's worker alive, as a serving system restarts a crashed instance. When the live
+ * host's worker dies on its own, a replacement starts after restartDelayMs (a timer that does not
+ * hold the process open); current() waits for it. When a replacement cannot start, the executes
+ * waiting for it fail with INTERNAL and the next current() starts another after the backoff; none
+ * starts without a caller, so a model that can no longer start costs nothing while unused.
+ *
+ * release() ends it: a pending delay is cancelled, and a start under way is let finish (stopping a
+ * thread inside onnxruntime is what aborts a process) and its host released.
+ */
+export class WorkerHostSupervisor implements HostSource {
+  readonly #who: string;
+  readonly #policy: WorkerRestartPolicy;
+  readonly #log: (message: string) => void;
+  readonly #now: () => number;
+  /** Undefined once released: the model bytes it holds go with it. */
+  #startHost: (() => Promise<SupervisedHost>) | undefined;
+  /** The live host; undefined while a replacement is due. */
+  #host: SupervisedHost | undefined;
+  #upSince = 0;
+  /** Failures in a row: deaths of workers that did not stay up resetAfterMs, and failed starts. */
+  #failures = 0;
+  /** When the next start may begin. */
+  #startAt = 0;
+  /** The replacement on its way (waiting out its delay, or starting); it never rejects. */
+  #replacement: Promise<SessionHost | InferError> | undefined;
+  #delay: { timer: NodeJS.Timeout; end: () => void } | undefined;
+  #restarts = 0;
+  #released = false;
+
+  constructor(first: SupervisedHost, supervision: WorkerSupervision) {
+    this.#who = supervision.who;
+    this.#policy = supervision.policy;
+    this.#log = supervision.log;
+    this.#now = supervision.now ?? (() => performance.now());
+    this.#startHost = supervision.startHost;
+    this.#adopt(first);
+  }
+
+  get worker(): Worker | undefined {
+    return this.#host?.worker;
+  }
+
+  /** Replacement workers started so far. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  current(): SessionHost | Promise<SessionHost> {
+    if (this.#released) return Promise.reject(this.#unloaded());
+    if (this.#host && !this.#host.gone) return this.#host;
+    this.#replacement ??= this.#replace(Math.max(0, this.#startAt - this.#now()));
+    // An execute waits on the delay now: like a pending run, it keeps the process alive.
+    this.#delay?.timer.ref();
+    return this.#replacement.then((next) => {
+      if (next instanceof InferError) throw next;
+      return next;
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#delay?.end();
+    await this.#replacement;
+    const host = this.#host;
+    this.#host = undefined;
+    this.#startHost = undefined;
+    await host?.release();
+  }
+
+  #adopt(host: SupervisedHost): void {
+    this.#host = host;
+    this.#upSince = this.#now();
+    host.onExit = (exit) => this.#exited(host, exit);
+    if (host.exit) this.#exited(host, host.exit);
+  }
+
+  #exited(host: SupervisedHost, exit: WorkerExit): void {
+    if (host !== this.#host || this.#released) return;
+    this.#host = undefined;
+    const now = this.#now();
+    if (now - this.#upSince >= this.#policy.resetAfterMs) this.#failures = 0;
+    this.#failures++;
+    const delayMs = restartDelayMs(this.#policy, this.#failures);
+    this.#startAt = now + delayMs;
+    this.#report(`${this.#who}: its onnxruntime worker exited (code ${exit.code}${exit.cause !== undefined ? `: ${exit.cause}` : ''}); restarting it in ${delayMs} ms`);
+    // Right away, not on the next execute: the replacement is warm by the time work arrives. (A
+    // replacement still pending here is the one that adopted this host, which died at birth.)
+    this.#replacement = this.#replace(delayMs);
+  }
+
+  /** Waits `delayMs`, then starts a replacement: the new live host, or the error for whoever waits. */
+  #replace(delayMs: number): Promise<SessionHost | InferError> {
+    const replacement = this.#startAfter(delayMs);
+    void replacement.then(() => {
+      if (this.#replacement === replacement) this.#replacement = undefined;
+    });
+    return replacement;
+  }
+
+  async #startAfter(delayMs: number): Promise<SessionHost | InferError> {
+    if (delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const end = () => {
+          clearTimeout(timer);
+          this.#delay = undefined;
+          resolve();
+        };
+        const timer = setTimeout(end, delayMs);
+        timer.unref();
+        this.#delay = { timer, end };
+      });
+    }
+    const startHost = this.#startHost;
+    if (this.#released || !startHost) return this.#unloaded();
+    let host: SupervisedHost;
+    try {
+      host = await startHost();
+    } catch (err) {
+      if (this.#released) return this.#unloaded();
+      const cause = err instanceof Error ? err.message : String(err);
+      this.#failures++;
+      const retryMs = restartDelayMs(this.#policy, this.#failures);
+      this.#startAt = this.#now() + retryMs;
+      this.#report(`${this.#who}: its onnxruntime worker could not be restarted (${cause}); the next execute tries again, ${retryMs} ms from now at the earliest`);
+      return new InferError('INTERNAL', `${this.#who}: its onnxruntime worker could not be restarted: ${cause}`, 'engine_worker_restart');
+    }
+    if (this.#released) {
+      try {
+        await host.release();
+      } catch {
+        // Nobody is left to tell; release() must still resolve.
+      }
+      return this.#unloaded();
+    }
+    this.#restarts++;
+    this.#adopt(host);
+    return host.gone ?? host;
+  }
+
+  #unloaded(): InferError {
+    return new InferError('UNAVAILABLE', `${this.#who} was unloaded`, 'unloaded');
+  }
+
+  /** A logger that throws must not take the restart (or, from a worker's exit event, the process) with it. */
+  #report(message: string): void {
+    try {
+      this.#log(message);
+    } catch {
+      // The restart matters more than its log line.
+    }
   }
 }
 
@@ -516,8 +798,6 @@ export class OnnxModelInstance implements ModelInstance {
   readonly card: Card;
   readonly index: number;
   readonly execution: OnnxExecution;
-  /** The worker thread that runs this instance's session (worker mode): for health checks and tests. */
-  readonly worker: Worker | undefined;
   readonly intraOpNumThreads: number;
   /** The providers the session started with (after any fallback), best first. */
   readonly executionProviders: readonly string[];
@@ -525,7 +805,7 @@ export class OnnxModelInstance implements ModelInstance {
   readonly providerFailures: readonly string[];
   /** Calls of session.run so far; a batch of compatible requests costs one. */
   runs = 0;
-  readonly #host: SessionHost;
+  readonly #hosts: HostSource;
   readonly #declaration: ModelDeclaration;
   readonly #version: string;
   readonly #inputs: Map<string, TensorDeclaration>;
@@ -533,15 +813,14 @@ export class OnnxModelInstance implements ModelInstance {
   readonly #onUnload: () => void;
   #released = false;
 
-  constructor(card: Card, index: number, host: SessionHost, spec: ModelLoadSpec, setup: InstanceSetup, onUnload: () => void) {
+  constructor(card: Card, index: number, hosts: HostSource, spec: ModelLoadSpec, setup: InstanceSetup, onUnload: () => void) {
     this.card = card;
     this.index = index;
     this.execution = setup.execution;
-    this.worker = host.worker;
     this.intraOpNumThreads = setup.intraOpNumThreads;
     this.executionProviders = setup.executionProviders;
     this.providerFailures = setup.providerFailures;
-    this.#host = host;
+    this.#hosts = hosts;
     this.#declaration = spec.declaration;
     this.#version = spec.version;
     this.#inputs = new Map(spec.declaration.inputs.map((t) => [t.name, t]));
@@ -549,9 +828,23 @@ export class OnnxModelInstance implements ModelInstance {
     this.#onUnload = onUnload;
   }
 
+  /**
+   * The worker thread that runs this instance's session now (worker mode), for health checks and
+   * tests; undefined inline, and while a replacement for a dead worker is on its way.
+   */
+  get worker(): Worker | undefined {
+    return this.#hosts.worker;
+  }
+
+  /** Workers started to replace one that died. */
+  get restarts(): number {
+    return this.#hosts.restarts;
+  }
+
   async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
     if (this.#released) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
-    if (this.#host.gone) throw this.#host.gone;
+    // One host for the whole execute: if its worker dies midway, the rest of the batch fails with it.
+    const host = await this.#hosts.current();
     const results: (ExecuteResult | undefined)[] = new Array(batch.length);
     const runnable: number[] = [];
     batch.forEach((req, i) => {
@@ -561,14 +854,14 @@ export class OnnxModelInstance implements ModelInstance {
     });
     for (const group of this.#group(batch, runnable)) {
       if (group.indices.length > 1) {
-        const out = await this.#runBatched(group.indices.map((i) => batch[i]));
+        const out = await this.#runBatched(host, group.indices.map((i) => batch[i]));
         if (out) {
           group.indices.forEach((i, k) => { results[i] = out[k]; });
           continue;
         }
         // The batched run failed: run each request alone so that one bad request fails alone.
       }
-      for (const i of group.indices) results[i] = await this.#runOne(batch[i]);
+      for (const i of group.indices) results[i] = await this.#runOne(host, batch[i]);
     }
     return results as ExecuteResult[];
   }
@@ -577,7 +870,7 @@ export class OnnxModelInstance implements ModelInstance {
     if (this.#released) return;
     this.#released = true;
     this.#onUnload();
-    await this.#host.release();
+    await this.#hosts.release();
   }
 
   /** What the engine itself must refuse; the front door has checked shapes already. */
@@ -636,18 +929,18 @@ export class OnnxModelInstance implements ModelInstance {
   }
 
   /** One session run. A host that is gone fails the whole execute, not one request's slot. */
-  async #run(feeds: WireTensors, fetches: string[], movable: boolean): Promise<Tensor[]> {
+  async #run(host: SessionHost, feeds: WireTensors, fetches: string[], movable: boolean): Promise<Tensor[]> {
     this.runs++;
     try {
-      const out = await this.#host.run(feeds, fetches, movable);
+      const out = await host.run(feeds, fetches, movable);
       return fetches.map((name) => fromWireTensor(name, out[name]));
     } catch (err) {
-      if (this.#host.gone) throw this.#host.gone;
+      if (host.gone) throw host.gone;
       throw err;
     }
   }
 
-  async #runOne(req: InferRequest): Promise<ExecuteResult> {
+  async #runOne(host: SessionHost, req: InferRequest): Promise<ExecuteResult> {
     let feeds: WireTensors;
     try {
       feeds = Object.fromEntries(req.inputs.map((t) => [t.name, toWireTensor(t)]));
@@ -658,16 +951,16 @@ export class OnnxModelInstance implements ModelInstance {
     let tensors: Tensor[];
     try {
       // The request's arrays are the caller's: a worker gets copies.
-      tensors = await this.#run(feeds, fetches, false);
+      tensors = await this.#run(host, feeds, fetches, false);
     } catch (err) {
-      if (this.#host.gone) throw err;
+      if (host.gone) throw err;
       return runtimeError(err);
     }
     return this.#response(req, tensors);
   }
 
   /** Concatenates along dim 0, runs once and splits; undefined when the batched run failed. */
-  async #runBatched(requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
+  async #runBatched(host: SessionHost, requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
     const rows = requests.map((r) => r.inputs[0].shape[0]);
     const total = rows.reduce((a, b) => a + b, 0);
     let feeds: WireTensors;
@@ -683,9 +976,9 @@ export class OnnxModelInstance implements ModelInstance {
     let tensors: Tensor[];
     try {
       // The concatenations are this run's own: a worker may take them.
-      tensors = await this.#run(feeds, fetches, true);
+      tensors = await this.#run(host, feeds, fetches, true);
     } catch (err) {
-      if (this.#host.gone) throw err;
+      if (host.gone) throw err;
       return undefined;
     }
     if (tensors.some((t) => t.shape[0] !== total)) return undefined;

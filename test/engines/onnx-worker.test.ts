@@ -2,15 +2,39 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Card } from '../../adapters/card.js';
 import { InferError } from '../../core/errors.js';
 import { loadDeclaredModel } from '../../core/model-repository.js';
 import type { InferRequest, Tensor } from '../../core/tensor.js';
 import type { ExecuteResult, LoadedModel } from '../../engines/engine.js';
-import { OnnxEngine, OnnxModelInstance, onnxWorkerEntry, type OnnxExecution } from '../../engines/onnx.js';
+import {
+  DEFAULT_WORKER_RESTART_BACKOFF_MS, DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS, OnnxEngine, OnnxModelInstance, onnxWorkerEntry,
+  restartDelayMs, WorkerHostSupervisor, type OnnxEngineOptions, type OnnxExecution, type SessionHost, type SupervisedHost,
+  type WorkerExit, type WorkerRestartPolicy,
+} from '../../engines/onnx.js';
 import { compactCopy, forTransfer, ownsWholeBuffer, type WireTensors } from '../../engines/onnx-tensor.js';
 import { writeModels } from '../../tools/generate-models.js';
+
+/** Every Worker the engine starts, until it exits: so that "no worker is left alive" can be asserted. */
+const liveWorkers = vi.hoisted(() => new Set<import('node:worker_threads').Worker>());
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:worker_threads')>();
+  class TrackedWorker extends actual.Worker {
+    constructor(...args: ConstructorParameters<typeof actual.Worker>) {
+      super(...args);
+      liveWorkers.add(this);
+      this.once('exit', () => liveWorkers.delete(this));
+    }
+  }
+  return { ...actual, Worker: TrackedWorker };
+});
+
+/**
+ * How much earlier than asked a timer may fire, measured with performance.now(): libuv dates a
+ * timer from the loop's cached clock, which lags the real one by the current tick's work.
+ */
+const TIMER_SLACK_MS = 5;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS_DIR = join(ROOT, 'models');
@@ -19,15 +43,15 @@ function cpuCard(intraOpNumThreads: number): Card {
   return { id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2, engineOptions: { intraOpNumThreads } };
 }
 
-async function load(name: string, execution: OnnxExecution): Promise<LoadedModel> {
+async function load(name: string, execution: OnnxExecution, options: OnnxEngineOptions = {}): Promise<LoadedModel> {
   const declared = loadDeclaredModel(join(MODELS_DIR, name, 'model.yaml'));
   const { version, modelPath } = declared.versions[declared.versions.length - 1];
   // The engine option is under test here, so the declaration's own `execution` is cleared.
-  return new OnnxEngine({ execution }).loadModel({ declaration: { ...declared.declaration, execution: undefined }, version, modelPath, metadata: declared.metadata });
+  return new OnnxEngine({ ...options, execution }).loadModel({ declaration: { ...declared.declaration, execution: undefined }, version, modelPath, metadata: declared.metadata });
 }
 
-async function instanceOf(name: string, execution: OnnxExecution, threads = 1) {
-  const loaded = await load(name, execution);
+async function instanceOf(name: string, execution: OnnxExecution, threads = 1, options: OnnxEngineOptions = {}) {
+  const loaded = await load(name, execution, options);
   const instance = (await loaded.createInstance(cpuCard(threads), 0)) as OnnxModelInstance;
   return { loaded, instance };
 }
@@ -153,6 +177,7 @@ describe('OnnxEngine worker mode', () => {
     const { loaded, instance } = await instanceOf('identity', 'inline');
     expect(instance.execution).toBe('inline');
     expect(instance.worker).toBeUndefined();
+    expect(instance.restarts).toBe(0);
     await loaded.unload();
   });
 
@@ -193,38 +218,120 @@ describe('OnnxEngine worker mode', () => {
     }
   });
 
-  it('fails every execute with INTERNAL, without hanging, once its worker was terminated', async () => {
-    const { loaded, instance } = await instanceOf('identity', 'worker');
+  it('restarts a worker terminated while idle: the next execute runs on a new worker, from the same model', async () => {
+    const lines: string[] = [];
+    const { loaded, instance } = await instanceOf('identity', 'worker', 1, { log: (line) => lines.push(line) });
     try {
       const [before] = await instance.execute([identityRequest(new Float32Array(16).fill(1))]);
       expect(output(before, 'OUTPUT0').shape).toEqual([1, 16]);
+      const first = instance.worker!;
+      const firstThread = first.threadId;
       // Idle: terminating a worker inside session.run would abort the whole process (see onnx.ts).
-      await instance.worker!.terminate();
-      const error = await instance.execute([identityRequest(new Float32Array(16))]).then(() => undefined, (err: unknown) => err);
-      expect(error).toBeInstanceOf(InferError);
-      expect(error).toMatchObject({ code: 'INTERNAL', reason: 'engine_worker_exit' });
-      expect((error as InferError).message).toMatch(/model 'identity' instance 0 on card cpu: its onnxruntime worker exited \(code 1\)/);
-      await expect(instance.execute([identityRequest(new Float32Array(16))])).rejects.toMatchObject({ code: 'INTERNAL' });
+      await first.terminate();
+      expect(instance.worker).toBeUndefined(); // the replacement is on its way
+      expect(instance.restarts).toBe(0);
+
+      const data = Float32Array.from({ length: 32 }, (_, i) => i - 7.5);
+      const [after] = await instance.execute([identityRequest(data)]);
+      expect(output(after, 'OUTPUT0').shape).toEqual([2, 16]);
+      expect([...(output(after, 'OUTPUT0').data as Float32Array)]).toEqual([...data]);
+      expect(instance.restarts).toBe(1);
+      expect(instance.worker!.threadId).not.toBe(firstThread);
+      expect(liveWorkers.has(instance.worker!)).toBe(true);
+      expect(liveWorkers.has(first)).toBe(false);
+      expect(lines).toEqual([
+        `model 'identity' instance 0 on card cpu: its onnxruntime worker exited (code 1); restarting it in ${DEFAULT_WORKER_RESTART_BACKOFF_MS} ms`,
+      ]);
     } finally {
       await loaded.unload();
     }
   });
 
-  it('fails the execute in flight with INTERNAL, naming the model and the cause, when its worker crashes', async () => {
-    const { loaded, instance } = await instanceOf('identity', 'worker');
+  it('fails the execute in flight with INTERNAL, naming the model and the cause, when its worker crashes; the next one runs', async () => {
+    const lines: string[] = [];
+    const { loaded, instance } = await instanceOf('identity', 'worker', 1, { log: (line) => lines.push(line) });
     try {
+      const first = instance.worker!;
       // Messages are handled in order: the worker dies on this one before it reaches the run.
-      instance.worker!.postMessage({ kind: 'no-such-message' });
+      first.postMessage({ kind: 'no-such-message' });
       const inFlight = instance.execute([identityRequest(new Float32Array(16))]);
       await expect(inFlight).rejects.toMatchObject({
         code: 'INTERNAL',
         reason: 'engine_worker_exit',
         message: expect.stringMatching(/model 'identity' instance 0 on card cpu: its onnxruntime worker exited \(code 1: onnx worker: unknown message "no-such-message"\)/),
       });
-      await expect(instance.execute([identityRequest(new Float32Array(16))])).rejects.toMatchObject({ code: 'INTERNAL' });
+      const [next] = await instance.execute([identityRequest(new Float32Array(16).fill(4))]);
+      expect([...(output(next, 'OUTPUT0').data as Float32Array)]).toEqual(new Array(16).fill(4));
+      expect(instance.restarts).toBe(1);
+      expect(instance.worker).not.toBe(first);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^model 'identity' instance 0 on card cpu: its onnxruntime worker exited \(code 1: onnx worker: unknown message "no-such-message"\); restarting it in \d+ ms$/);
     } finally {
       await loaded.unload();
     }
+  });
+
+  it('backs off, doubling up to the cap, when every new worker crashes', async () => {
+    const lines: string[] = [];
+    const { loaded, instance } = await instanceOf('identity', 'worker', 1, {
+      restartBackoffMs: 10, restartMaxBackoffMs: 40, log: (line) => lines.push(line),
+    });
+    const expected = [10, 20, 40, 40, 40];
+    try {
+      for (const [k, delayMs] of expected.entries()) {
+        instance.worker!.postMessage({ kind: 'no-such-message' });
+        const crashedAt = performance.now();
+        await expect(instance.execute([identityRequest(new Float32Array(16))])).rejects.toMatchObject({ code: 'INTERNAL', reason: 'engine_worker_exit' });
+        // Waits out the delay and the new worker's start.
+        const [next] = await instance.execute([identityRequest(new Float32Array(16).fill(k))]);
+        expect(performance.now() - crashedAt).toBeGreaterThanOrEqual(delayMs - TIMER_SLACK_MS);
+        expect([...(output(next, 'OUTPUT0').data as Float32Array)]).toEqual(new Array(16).fill(k));
+      }
+      expect(lines.map((line) => Number(/restarting it in (\d+) ms$/.exec(line)?.[1]))).toEqual(expected);
+      expect(instance.restarts).toBe(expected.length);
+    } finally {
+      await loaded.unload();
+    }
+  });
+
+  it('unload() during the restart delay starts no new worker and fails the execute waiting for it', async () => {
+    const before = new Set(liveWorkers);
+    const { loaded, instance } = await instanceOf('identity', 'worker', 1, { restartBackoffMs: 60_000, restartMaxBackoffMs: 60_000, log: () => {} });
+    await instance.worker!.terminate();
+    const waiting = instance.execute([identityRequest(new Float32Array(16))]);
+    const startedAt = performance.now();
+    await loaded.unload();
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    await expect(waiting).rejects.toMatchObject({ code: 'UNAVAILABLE', reason: 'unloaded' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect([...liveWorkers].filter((w) => !before.has(w))).toEqual([]);
+    expect(instance.restarts).toBe(0);
+    expect(instance.worker).toBeUndefined();
+  });
+
+  it('unload() while a new worker is starting lets it start, then ends it: no worker is left alive', async () => {
+    const before = new Set(liveWorkers);
+    const { loaded, instance } = await instanceOf('identity', 'worker', 1, { restartBackoffMs: 0, log: () => {} });
+    const first = instance.worker!;
+    await first.terminate();
+    // No delay: the replacement's worker was created on the exit, and is starting its session now.
+    const starting = [...liveWorkers].filter((w) => !before.has(w));
+    expect(starting).toHaveLength(1);
+    expect(starting[0]).not.toBe(first);
+    const waiting = instance.execute([identityRequest(new Float32Array(16))]);
+    await loaded.unload();
+    await expect(waiting).rejects.toMatchObject({ code: 'UNAVAILABLE', reason: 'unloaded' });
+    expect([...liveWorkers].filter((w) => !before.has(w))).toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect([...liveWorkers].filter((w) => !before.has(w))).toEqual([]);
+    expect(instance.restarts).toBe(0);
+    expect(instance.worker).toBeUndefined();
+  });
+
+  it('checks the restart options', () => {
+    expect(() => new OnnxEngine({ restartBackoffMs: -1 })).toThrow(/restart backoffMs must be a non-negative number of milliseconds, got -1/);
+    expect(() => new OnnxEngine({ restartMaxBackoffMs: Number.NaN })).toThrow(/restart maxBackoffMs/);
+    expect(() => new OnnxEngine({ restartBackoffMs: 500, restartMaxBackoffMs: 100 })).toThrow(/restartMaxBackoffMs \(100\) is below restartBackoffMs \(500\)/);
   });
 
   it('lets an idle instance\'s worker not hold the process open, but keeps it open while a run is pending', () => {
@@ -298,5 +405,170 @@ describe('OnnxEngine worker mode keeps the event loop free and runs instances at
       expect(await finishOrder(workers[0], workers[1])).toEqual(['short', 'long']);
       expect(await finishOrder(inlines[0], inlines[1])).toEqual(['long', 'short']);
     }
+  });
+});
+
+/** A host whose death the test decides. */
+class FakeHost implements SupervisedHost {
+  readonly worker = undefined;
+  gone: InferError | undefined;
+  exit: WorkerExit | undefined;
+  onExit: ((exit: WorkerExit) => void) | undefined;
+  released = false;
+
+  run(): Promise<WireTensors> {
+    return this.gone ? Promise.reject(this.gone) : Promise.resolve({});
+  }
+
+  async release(): Promise<void> {
+    this.released = true;
+  }
+
+  die(code = 1, cause?: string): void {
+    this.exit = cause === undefined ? { code } : { code, cause };
+    this.gone = new InferError('INTERNAL', 'its worker exited', 'engine_worker_exit');
+    this.onExit?.(this.exit);
+  }
+}
+
+const WHO = "model 'm' instance 0 on card cpu";
+
+function delaysLogged(lines: string[]): number[] {
+  return lines.map((line) => Number(/(?:restarting it in|tries again,) (\d+) ms/.exec(line)?.[1]));
+}
+
+describe('WorkerHostSupervisor', () => {
+  it('restartDelayMs doubles from the first delay up to the cap', () => {
+    const policy: WorkerRestartPolicy = { backoffMs: 100, maxBackoffMs: 10_000, resetAfterMs: 30_000 };
+    const table: [number, number][] = [[0, 0], [1, 100], [2, 200], [3, 400], [7, 6_400], [8, 10_000], [9, 10_000], [5_000, 10_000]];
+    for (const [failures, delay] of table) expect(restartDelayMs(policy, failures), `${failures} failures`).toBe(delay);
+    expect(restartDelayMs({ ...policy, backoffMs: 0 }, 5_000)).toBe(0);
+    expect(DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS).toBe(10_000);
+  });
+
+  it('starts the backoff over once a worker stayed up resetAfterMs', async () => {
+    let clock = 0;
+    const lines: string[] = [];
+    const hosts = [new FakeHost()];
+    const supervisor = new WorkerHostSupervisor(hosts[0], {
+      who: WHO, policy: { backoffMs: 2, maxBackoffMs: 100, resetAfterMs: 1_000 }, log: (line) => lines.push(line), now: () => clock,
+      startHost: async () => { hosts.push(new FakeHost()); return hosts[hosts.length - 1]; },
+    });
+    for (const upMs of [0, 10, 999, 1_000, 0, 5_000]) {
+      clock += upMs;
+      hosts[hosts.length - 1].die();
+      expect(await supervisor.current()).toBe(hosts[hosts.length - 1]);
+    }
+    expect(delaysLogged(lines)).toEqual([2, 4, 8, 2, 4, 2]);
+    expect(supervisor.restarts).toBe(6);
+    await supervisor.release();
+    expect(hosts.map((h) => h.released)).toEqual([false, false, false, false, false, false, true]);
+  });
+
+  it('fails the waiting execute with INTERNAL naming the instance and the cause when a restart fails, and tries again after the backoff on the next one', async () => {
+    const lines: string[] = [];
+    const starts: number[] = [];
+    const replacement = new FakeHost();
+    const outcomes: Array<Error | FakeHost> = [new Error('out of memory'), new Error('still out of memory'), replacement];
+    const first = new FakeHost();
+    const supervisor = new WorkerHostSupervisor(first, {
+      who: WHO, policy: { backoffMs: 25, maxBackoffMs: 1_000, resetAfterMs: 60_000 }, log: (line) => lines.push(line),
+      startHost: async () => {
+        starts.push(performance.now());
+        const next = outcomes.shift()!;
+        if (next instanceof Error) throw next;
+        return next;
+      },
+    });
+    first.die(1, 'boom');
+    await expect(supervisor.current()).rejects.toMatchObject({
+      code: 'INTERNAL',
+      reason: 'engine_worker_restart',
+      message: `${WHO}: its onnxruntime worker could not be restarted: out of memory`,
+    });
+    // At once: this one waits out the backoff (50 ms after the failed start), then fails again.
+    await expect(supervisor.current()).rejects.toThrow(/could not be restarted: still out of memory/);
+    expect(starts).toHaveLength(2);
+    expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(50 - TIMER_SLACK_MS);
+    // Nobody asks: nothing starts, however long it waits.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(starts).toHaveLength(2);
+    // The backoff (100 ms) is over: the next execute starts one at once.
+    const asked = performance.now();
+    expect(await supervisor.current()).toBe(replacement);
+    expect(starts[2] - asked).toBeLessThan(20);
+    expect(supervisor.restarts).toBe(1);
+    expect(lines).toEqual([
+      `${WHO}: its onnxruntime worker exited (code 1: boom); restarting it in 25 ms`,
+      `${WHO}: its onnxruntime worker could not be restarted (out of memory); the next execute tries again, 50 ms from now at the earliest`,
+      `${WHO}: its onnxruntime worker could not be restarted (still out of memory); the next execute tries again, 100 ms from now at the earliest`,
+    ]);
+    await supervisor.release();
+  });
+
+  it('release() cancels a restart delay: nothing starts, the waiting execute fails UNAVAILABLE', async () => {
+    let starts = 0;
+    const first = new FakeHost();
+    const supervisor = new WorkerHostSupervisor(first, {
+      who: WHO, policy: { backoffMs: 60_000, maxBackoffMs: 60_000, resetAfterMs: 60_000 }, log: () => {},
+      startHost: async () => { starts++; return new FakeHost(); },
+    });
+    first.die();
+    const waiting = Promise.resolve(supervisor.current());
+    await supervisor.release();
+    await expect(waiting).rejects.toMatchObject({ code: 'UNAVAILABLE', reason: 'unloaded' });
+    await expect(Promise.resolve(supervisor.current())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(starts).toBe(0);
+    expect(first.released).toBe(false); // dead already: nothing to release
+  });
+
+  it('release() during a start waits for it and releases the host it started', async () => {
+    let finishStart!: () => void;
+    const started = new FakeHost();
+    const first = new FakeHost();
+    const supervisor = new WorkerHostSupervisor(first, {
+      who: WHO, policy: { backoffMs: 0, maxBackoffMs: 0, resetAfterMs: 60_000 }, log: () => {},
+      startHost: () => new Promise<SupervisedHost>((resolve) => { finishStart = () => resolve(started); }),
+    });
+    first.die();
+    const waiting = Promise.resolve(supervisor.current());
+    let releasedAll = false;
+    const release = supervisor.release().then(() => { releasedAll = true; });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(releasedAll).toBe(false);
+    finishStart();
+    await release;
+    expect(started.released).toBe(true);
+    expect(supervisor.restarts).toBe(0);
+    expect(supervisor.worker).toBeUndefined();
+    await expect(waiting).rejects.toMatchObject({ code: 'UNAVAILABLE', reason: 'unloaded' });
+  });
+
+  it('restarts even when the logger throws', async () => {
+    const first = new FakeHost();
+    const replacement = new FakeHost();
+    const supervisor = new WorkerHostSupervisor(first, {
+      who: WHO, policy: { backoffMs: 0, maxBackoffMs: 0, resetAfterMs: 60_000 },
+      log: () => { throw new Error('log sink closed'); },
+      startHost: async () => replacement,
+    });
+    first.die();
+    expect(await supervisor.current()).toBe(replacement);
+    expect(supervisor.restarts).toBe(1);
+    await supervisor.release();
+  });
+
+  it('keeps serving on the live host and never restarts one released on purpose', async () => {
+    let starts = 0;
+    const first = new FakeHost();
+    const supervisor = new WorkerHostSupervisor(first, {
+      who: WHO, policy: { backoffMs: 0, maxBackoffMs: 0, resetAfterMs: 60_000 }, log: () => {},
+      startHost: async () => { starts++; return new FakeHost(); },
+    });
+    const host: SessionHost = await supervisor.current();
+    expect(host).toBe(first);
+    await supervisor.release();
+    expect(first.released).toBe(true);
+    expect(starts).toBe(0);
   });
 });
