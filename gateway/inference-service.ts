@@ -9,6 +9,7 @@ import type { InferOptions } from '../backends/backend.js';
 import type { ModelIndexEntry } from '../backends/model-host.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
 import type { Router } from '../scheduler/router.js';
+import { DeadlineTimer } from './deadline-timer.js';
 
 export const SERVER_NAME = 'infergate';
 export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
@@ -33,6 +34,7 @@ export interface InferenceServiceSources {
 
 export class InferenceService {
   #live = true;
+  readonly #deadlines = new DeadlineTimer();
 
   constructor(private readonly sources: InferenceServiceSources) {}
 
@@ -61,6 +63,15 @@ export class InferenceService {
     return { ...pool.metadata, versions: this.sources.pools.versionsOf(model) };
   }
 
+  /**
+   * What a request to the model (version) is validated against: modelMetadata without the list of
+   * versions, which validation does not read and which costs a copy and a sort to build. Shared,
+   * not a copy: read-only.
+   */
+  requestMetadata(model: string, version?: string): ModelMetadata {
+    return this.sources.pools.resolve(model, version).metadata;
+  }
+
   modelReady(model: string, version?: string): boolean {
     const pool = this.sources.pools.resolve(model, version);
     return pool.view(Date.now()).nodes.some((n) => n.state === 'ready');
@@ -86,13 +97,10 @@ export class InferenceService {
   infer(request: InferRequest, options?: InferOptions): Promise<InferResponse> {
     const routed = this.sources.router.infer(request, options);
     if (options?.deadlineMs === undefined) return routed;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new InferError('DEADLINE_EXCEEDED', `request did not finish within its deadline (--request-timeout-ms)`, 'timeout')),
-        Math.max(0, options.deadlineMs! - Date.now()),
-      );
-    });
-    return Promise.race([routed, expired]).finally(() => clearTimeout(timer));
+    return this.#deadlines.race(routed, options.deadlineMs, deadlineExceeded);
   }
+}
+
+function deadlineExceeded(): InferError {
+  return new InferError('DEADLINE_EXCEEDED', `request did not finish within its deadline (--request-timeout-ms)`, 'timeout');
 }

@@ -8,8 +8,47 @@ import type { PoolSet } from '../scheduler/pool-set.js';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface CounterChild { inc(value?: number): void }
+interface CounterChild { inc(): void }
 interface HistogramChild { observe(value: number): void }
+
+/**
+ * A counter child that sums its increments here and hands them to prom-client when the registry is
+ * read (the counter's `collect`). prom-client validates and hashes the label set on every `inc`,
+ * even on a child; per request that showed in profiles. Counters are only ever read through the
+ * registry, so what a scrape sees is unchanged.
+ */
+class DeferredCount implements CounterChild {
+  #pending = 0;
+
+  constructor(
+    private readonly child: { inc(value: number): void },
+    /** Children of one counter with increments not yet handed over, in order of their first. */
+    private readonly dirty: DeferredCount[],
+  ) {}
+
+  inc(): void {
+    if (this.#pending === 0) this.dirty.push(this);
+    this.#pending++;
+  }
+
+  flush(): void {
+    this.child.inc(this.#pending);
+    this.#pending = 0;
+  }
+}
+
+/** Requests of one model between the front door's start and end; read by the pending gauge's `collect`. */
+export class PendingCount {
+  value = 0;
+
+  inc(): void {
+    this.value++;
+  }
+
+  dec(): void {
+    this.value--;
+  }
+}
 
 export interface ModelSeries {
   success: CounterChild;
@@ -21,7 +60,11 @@ export interface ModelSeries {
 }
 
 export class Metrics {
-  readonly #series = new Map<string, ModelSeries>();
+  /** By model, then version: two lookups on strings the caller has, cheaper than building a key. */
+  readonly #series = new Map<string, Map<string, ModelSeries>>();
+  readonly #pending = new Map<string, PendingCount>();
+  /** Per counter, its children holding increments that the next read hands to prom-client. */
+  readonly #unflushed = { success: [] as DeferredCount[], inferences: [] as DeferredCount[], executions: [] as DeferredCount[] };
   readonly registry = new Registry();
   readonly requestSuccess: Counter<'model' | 'version'>;
   readonly requestFailure: Counter<'model' | 'version' | 'reason'>;
@@ -35,39 +78,64 @@ export class Metrics {
 
   constructor(options: { pools?: () => PoolSet | undefined; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.requestSuccess = new Counter({ name: 'infergate_request_success_total', help: 'Inference requests answered successfully', labelNames: ['model', 'version'], registers });
+    const flush = (children: DeferredCount[]) => () => {
+      for (const child of children) child.flush();
+      children.length = 0;
+    };
+    this.requestSuccess = new Counter({ name: 'infergate_request_success_total', help: 'Inference requests answered successfully', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.success) });
     this.requestFailure = new Counter({ name: 'infergate_request_failure_total', help: 'Inference requests that failed, by reason', labelNames: ['model', 'version', 'reason'], registers });
-    this.inferenceCount = new Counter({ name: 'infergate_inference_count_total', help: 'Inferences run on this node (one per request, batched or not)', labelNames: ['model', 'version'], registers });
-    this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model executions on this node (a batch counts once)', labelNames: ['model', 'version'], registers });
+    this.inferenceCount = new Counter({ name: 'infergate_inference_count_total', help: 'Inferences run on this node (one per request, batched or not)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.inferences) });
+    this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model executions on this node (a batch counts once)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.executions) });
     this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'End-to-end request time at the front door', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
     this.queueDuration = new Histogram({ name: 'infergate_queue_duration_seconds', help: 'Time a request waited for a model instance', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
     this.computeDuration = new Histogram({ name: 'infergate_compute_duration_seconds', help: 'Time of the model execution that ran the request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
-    this.pending = new Gauge({ name: 'infergate_pending_requests', help: 'Requests accepted by the front door and not yet answered', labelNames: ['model'], registers });
+    const pendingByModel = this.#pending;
+    this.pending = new Gauge({
+      name: 'infergate_pending_requests', help: 'Requests accepted by the front door and not yet answered', labelNames: ['model'], registers,
+      collect() {
+        for (const [model, count] of pendingByModel) this.set({ model }, count.value);
+      },
+    });
     this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests sent again to another backend', labelNames: ['model', 'version', 'reason'], registers });
     if (options.pools) this.#registerNodeGauges(options.pools);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'infergate_' });
   }
 
   /**
-   * The per-(model, version) series, resolved once: prom-client hashes the label set on every
-   * call made with labels, which showed in profiles of the request path; a child skips that.
+   * The per-(model, version) series, resolved once. Its counters count locally until a read of
+   * the registry (DeferredCount); its histograms are prom-client children, which still validate
+   * and hash the labels on every observation.
    */
   series(model: string, version: string): ModelSeries {
-    const key = `${model}\0${version}`;
-    let series = this.#series.get(key);
+    let versions = this.#series.get(model);
+    if (!versions) {
+      versions = new Map();
+      this.#series.set(model, versions);
+    }
+    let series = versions.get(version);
     if (!series) {
       const labels = { model, version };
       series = {
-        success: this.requestSuccess.labels(labels),
+        success: new DeferredCount(this.requestSuccess.labels(labels), this.#unflushed.success),
         duration: this.requestDuration.labels(labels),
-        inferences: this.inferenceCount.labels(labels),
-        executions: this.executionCount.labels(labels),
+        inferences: new DeferredCount(this.inferenceCount.labels(labels), this.#unflushed.inferences),
+        executions: new DeferredCount(this.executionCount.labels(labels), this.#unflushed.executions),
         queue: this.queueDuration.labels(labels),
         compute: this.computeDuration.labels(labels),
       };
-      this.#series.set(key, series);
+      versions.set(version, series);
     }
     return series;
+  }
+
+  /** The front door's count of a model's requests in flight (infergate_pending_requests). */
+  pendingRequests(model: string): PendingCount {
+    let count = this.#pending.get(model);
+    if (!count) {
+      count = new PendingCount();
+      this.#pending.set(model, count);
+    }
+    return count;
   }
 
   /** Observer for the executors of this node. */

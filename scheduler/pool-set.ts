@@ -11,6 +11,8 @@ export type PolicyFactory = (model: string, version: string) => WeightPolicy;
 
 export class PoolSet {
   readonly #pools = new Map<string, Map<string, BackendPool>>();
+  /** Per model, the pool of its highest version (where a request without a version goes); dropped on any change. */
+  readonly #defaults = new Map<string, BackendPool>();
 
   constructor(
     private readonly policyFor: PolicyFactory,
@@ -28,6 +30,7 @@ export class PoolSet {
     if (!pool) {
       pool = new BackendPool(model, version, metadata, this.policyFor(model, version), this.options, this.random);
       versions.set(version, pool);
+      this.#defaults.delete(model);
     }
     return pool;
   }
@@ -45,7 +48,12 @@ export class PoolSet {
       if (!pool) throw notFound(`unknown version '${version}' of model '${model}'`, 'unknown_version');
       return pool;
     }
-    return versions.get(highestVersion([...versions.keys()]))!;
+    let pool = this.#defaults.get(model);
+    if (!pool) {
+      pool = versions.get(highestVersion([...versions.keys()]))!;
+      this.#defaults.set(model, pool);
+    }
+    return pool;
   }
 
   /** Versions of a model that have a pool, lowest first. */
@@ -66,7 +74,11 @@ export class PoolSet {
   /** Removes pools that have no member left, so the model stops being listed as served. */
   prune(): void {
     for (const [model, versions] of this.#pools) {
-      for (const [version, pool] of versions) if (pool.size === 0) versions.delete(version);
+      for (const [version, pool] of versions) {
+        if (pool.size > 0) continue;
+        versions.delete(version);
+        this.#defaults.delete(model);
+      }
       if (versions.size === 0) this.#pools.delete(model);
     }
   }

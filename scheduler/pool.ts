@@ -194,10 +194,11 @@ export class BackendPool {
   /** Picks a member and counts the request as in flight on it; undefined when none can take it. */
   acquire(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     this.#expireEjections(nowMs);
-    const skipped: PoolMember[] = [];
+    let skipped: PoolMember[] | undefined;
     let chosen: PoolMember | undefined;
     // Excluded members (already tried for this request) sit out for this one pick only.
     if (exclude) {
+      skipped = [];
       for (const id of exclude) {
         const m = this.#members.get(id);
         if (m?.eligible) {
@@ -208,7 +209,7 @@ export class BackendPool {
     }
     const id = this.#picker.pick();
     if (id !== undefined) chosen = this.#members.get(id);
-    for (const m of skipped) this.#picker.setEligible(m.id, true);
+    if (skipped) for (const m of skipped) this.#picker.setEligible(m.id, true);
     chosen ??= this.#leastLoadedAtCap(nowMs, exclude);
     if (!chosen) return undefined;
     chosen.inFlight++;

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { InferError, asInferError, invalidArg } from '../../core/errors.js';
 import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLength } from '../../core/infer-binary.js';
-import { parseJsonInferRequest, parseJsonWithNonFinite } from '../../core/infer-json.js';
+import { parseJsonInferRequest, parseJsonWithNonFinite, type InferLimits } from '../../core/infer-json.js';
+import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest } from '../../core/tensor.js';
 import type { InferenceService } from '../inference-service.js';
 import type { FrontDoorLimits } from '../limits.js';
@@ -17,22 +18,25 @@ interface ModelParams {
 
 /** POST .../infer: JSON or the binary tensor extension in, the same out. */
 export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, metrics?: Metrics): FastifyPluginAsync => async (app) => {
+  const inferLimits: InferLimits = { maxElements: limits.maxTensorElements };
   for (const base of MODEL_PATHS) {
     app.post<{ Params: ModelParams }>(`${base}/infer`, async (request, reply) => {
       const { model, version } = request.params;
       const startedAt = performance.now();
-      const labels = { model, version: version ?? '' };
-      metrics?.pending.inc({ model });
+      const pending = metrics?.pendingRequests(model);
+      pending?.inc();
+      // The version a failure is counted under: as asked, then as served once known.
+      let servedVersion = version ?? '';
       try {
-        const meta = service.modelMetadata(model, version);
+        const meta = service.requestMetadata(model, version);
         const body = request.body as Buffer | undefined;
         if (!body || body.length === 0) throw invalidArg('request body is empty: expected a JSON inference request', 'empty_body');
-        const inferRequest = parseBody(body, request.headers[HEADER_LENGTH_HEADER], model, version, meta, limits);
+        const inferRequest = parseBody(body, request.headers[HEADER_LENGTH_HEADER], model, version, meta, inferLimits);
         const response = await service.infer(inferRequest, {
           deadlineMs: Date.now() + limits.requestTimeoutMs,
           requestId: String(request.id),
         });
-        labels.version = response.modelVersion;
+        servedVersion = response.modelVersion;
         const encoded = encodeInferResponse(response, inferRequest);
         if (metrics) {
           const series = metrics.series(model, response.modelVersion);
@@ -45,10 +49,10 @@ export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, 
         return reply.type(encoded.contentType).send(encoded.body);
       } catch (err) {
         const error = asInferError(err);
-        metrics?.requestFailure.inc({ ...labels, reason: error.reason });
+        metrics?.requestFailure.inc({ model, version: servedVersion, reason: error.reason });
         throw error;
       } finally {
-        metrics?.pending.dec({ model });
+        pending?.dec();
       }
     });
   }
@@ -59,10 +63,9 @@ function parseBody(
   headerLengthValue: string | string[] | undefined,
   model: string,
   version: string | undefined,
-  meta: ReturnType<InferenceService['modelMetadata']>,
-  limits: FrontDoorLimits,
+  meta: ModelMetadata,
+  inferLimits: InferLimits,
 ): InferRequest {
-  const inferLimits = { maxElements: limits.maxTensorElements };
   const headerLength = parseInferenceHeaderLength(headerLengthValue);
   if (headerLength !== undefined) return parseBinaryInferRequest(body, headerLength, model, version, meta, inferLimits);
   let json: unknown;
