@@ -30,7 +30,7 @@ class AnsweringBackend implements Backend {
   constructor(readonly id: string) {}
   async infer(): Promise<InferResponse> {
     this.calls++;
-    return { modelName: 'm', outputs: [] };
+    return { modelName: 'm', modelVersion: '1', outputs: [] };
   }
   async close(): Promise<void> {}
 }
