@@ -69,19 +69,34 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** One infergate child process; `url` is where it serves KServe v2 HTTP. */
-export class InfergateProcess {
+export interface NodeProcessOptions {
+  /** Where the child serves, when known in advance; otherwise read from its `KServe v2 HTTP on …` log line. */
+  url?: string;
+  /** Log lines kept (the tail), for failure messages. */
+  logTailLines?: number;
+}
+
+/**
+ * One Node.js child process (`node script args…`) with its log tail and exit; `url` is where it
+ * serves KServe v2 HTTP, read from its log unless given. It is killed (SIGKILL) if still running
+ * when this process exits.
+ */
+export class NodeProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<ChildExit>;
   /** Set once the child has exited. */
   exit?: ChildExit;
-  url = '';
+  url: string;
   readonly #log: string[] = [];
+  readonly #logTailLines: number;
   /** performance.now() of each signal sent, by signal name (the last one). */
   readonly signalledAtMs = new Map<NodeJS.Signals, number>();
 
-  constructor(readonly name: string, verb: 'gateway' | 'backend', args: string[]) {
-    this.child = spawn(process.execPath, [cliPath(), verb, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(readonly name: string, script: string, args: string[], options: NodeProcessOptions = {}) {
+    this.url = options.url ?? '';
+    this.#logTailLines = options.logTailLines ?? LOG_TAIL_LINES;
+    this.child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    LIVE_CHILDREN.add(this.child);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -94,6 +109,7 @@ export class InfergateProcess {
         resolve(this.exit);
       });
     });
+    void this.exited.then(() => LIVE_CHILDREN.delete(this.child));
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let partial = '';
       stream.setEncoding('utf8');
@@ -150,13 +166,26 @@ export class InfergateProcess {
   #keep(line: string): void {
     if (!line) return;
     this.#log.push(line);
-    if (this.#log.length > LOG_TAIL_LINES) this.#log.shift();
+    if (this.#log.length > this.#logTailLines) this.#log.shift();
     if (this.url) return;
-    // Backend: "KServe v2 HTTP on http://127.0.0.1:PORT"; gateway: "… KServe v2 HTTP on 127.0.0.1:PORT, …".
+    // Backend/serve: "KServe v2 HTTP on http://127.0.0.1:PORT"; gateway: "… KServe v2 HTTP on 127.0.0.1:PORT, …".
     const match = /KServe v2 HTTP on (?:https?:\/\/)?(\[[^\]]+\]|[^\s,:]+):(\d+)/.exec(line);
     if (match) this.url = `http://${match[1] === '0.0.0.0' ? '127.0.0.1' : match[1]}:${match[2]}`;
   }
 }
+
+/** One infergate child process of the built CLI (`infergate <verb> args…`). */
+export class InfergateProcess extends NodeProcess {
+  constructor(name: string, verb: 'gateway' | 'backend' | 'serve', args: string[], options: NodeProcessOptions = {}) {
+    super(name, cliPath(), [verb, ...args], options);
+  }
+}
+
+/** Children still alive when this process exits (a crashed test or bench run) are killed, not orphaned. */
+const LIVE_CHILDREN = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of LIVE_CHILDREN) child.kill('SIGKILL');
+});
 
 export function describeExit(exit: ChildExit): string {
   return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
@@ -263,17 +292,9 @@ export class Cluster {
 
   #track<P extends InfergateProcess>(p: P): P {
     this.#processes.add(p);
-    LIVE_CHILDREN.add(p.child);
-    void p.exited.then(() => LIVE_CHILDREN.delete(p.child));
     return p;
   }
 }
-
-/** Children still alive when this process exits (a crashed test run) are killed, not orphaned. */
-const LIVE_CHILDREN = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of LIVE_CHILDREN) child.kill('SIGKILL');
-});
 
 // ---------------------------------------------------------------------------------------------
 // The gateway's operator view

@@ -2,105 +2,71 @@
  * Servers of a bench, each in its own process so that the load generator never shares an event
  * loop with the server it measures: `infergate serve | gateway | backend` and the bench's own
  * servers. Every child belongs to a BenchChildren set that stops them all at the end, on an error,
- * on SIGINT/SIGTERM, and (SIGKILL, synchronously) when the bench process exits any other way.
+ * and on SIGINT/SIGTERM; spawning, log tails, reading the bound URL from the log and the SIGKILL of
+ * children left when the bench process exits any other way come from cluster-processes.ts.
  *
  * CPU accounting reads /proc (Linux): per-process CPU time of a child, and the machine's busy time,
  * so that a bench can say how much of the CPUs other work took while it measured.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { bundledModelsDir } from '../../core/package-root.js';
+import { cliPath, freePort, NodeProcess, waitFor } from './cluster-processes.js';
 
-export const INFERGATE_CLI = fileURLToPath(new URL('../../cli/infergate.js', import.meta.url));
+export { freePort };
+
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export const DEFAULT_STOP_GRACE_MS = 3_000;
 const READY_POLL_INTERVAL_MS = 50;
 /** Lines of a child's stdout/stderr kept for error messages. */
 const OUTPUT_TAIL_LINES = 40;
 
-export class BenchChild {
-  readonly name: string;
-  readonly url: string;
-  readonly #process: ChildProcess;
-  readonly #tail: string[] = [];
-  readonly exited: Promise<number | null>;
-  #exitCode: number | null | undefined;
-
-  constructor(name: string, url: string, child: ChildProcess) {
-    this.name = name;
-    this.url = url;
-    this.#process = child;
-    const keep = (data: Buffer) => {
-      for (const line of data.toString().split('\n')) {
-        if (!line) continue;
-        this.#tail.push(line);
-        if (this.#tail.length > OUTPUT_TAIL_LINES) this.#tail.shift();
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.#exitCode = code ?? (signal ? -1 : null);
-        resolve(code);
-      });
-      child.on('error', (err) => {
-        this.#tail.push(`spawn error: ${err.message}`);
-        this.#exitCode = -1;
-        resolve(-1);
-      });
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.#process.pid;
-  }
-
-  get running(): boolean {
-    return this.#exitCode === undefined;
+export class BenchChild extends NodeProcess {
+  /** `url`: where the child serves, when known in advance; otherwise read from its log (see `started`). */
+  constructor(name: string, script: string, args: string[], url?: string) {
+    super(name, script, args, { url, logTailLines: OUTPUT_TAIL_LINES });
   }
 
   /** The last lines the child wrote, for an error message. */
   output(): string {
-    return this.#tail.join('\n');
+    return this.logs().join('\n');
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> {
     if (!this.running) return;
-    this.#process.kill('SIGTERM');
-    const timer = setTimeout(() => this.#process.kill('SIGKILL'), graceMs);
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }
 
-  killNow(): void {
-    if (this.running) this.#process.kill('SIGKILL');
-  }
-
   /** User + system CPU time of the process so far, ms; undefined off Linux or once it has exited. */
   cpuMs(): number | undefined {
-    return this.pid === undefined || !this.running ? undefined : processCpuMs(this.pid);
+    const pid = this.child.pid;
+    return pid === undefined || !this.running ? undefined : processCpuMs(pid);
   }
 }
 
 /**
  * The children of one bench run, and the temp files to remove with them. `installExitHandlers`
- * makes an interrupted or crashing bench leave no server behind.
+ * makes an interrupted or crashing bench leave no server or temp dir behind.
  */
 export class BenchChildren {
   readonly #children = new Set<BenchChild>();
   readonly #cleanups: (() => void)[] = [];
 
+  /** `node script args…`, serving at `url`. */
   spawnNode(name: string, script: string, args: string[], url: string): BenchChild {
-    const child = new BenchChild(name, url, spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    this.#children.add(child);
-    return child;
+    return this.#add(new BenchChild(name, script, args, url));
+  }
+
+  /** `infergate verb args…`; its URL comes from its log once it listens. */
+  spawnInfergate(name: string, verb: 'serve' | 'gateway' | 'backend', args: string[]): BenchChild {
+    return this.#add(new BenchChild(name, cliPath(), [verb, ...args]));
   }
 
   /** The children not yet stopped (for CPU accounting: idle ones still count as the bench's own). */
@@ -132,10 +98,13 @@ export class BenchChildren {
     };
     process.once('SIGINT', () => onSignal('SIGINT', 130));
     process.once('SIGTERM', () => onSignal('SIGTERM', 143));
-    process.once('exit', () => {
-      for (const child of this.#children) child.killNow();
-      this.#runCleanups();
-    });
+    // Children still running are SIGKILLed on exit by cluster-processes.ts.
+    process.once('exit', () => this.#runCleanups());
+  }
+
+  #add(child: BenchChild): BenchChild {
+    this.#children.add(child);
+    return child;
   }
 
   #runCleanups(): void {
@@ -149,39 +118,22 @@ export class BenchChildren {
   }
 }
 
-/** A port free right now on `host` (the OS picks it; a race with another process is possible but rare). */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Polls until `check` returns true; fails with the child's output when the child exits or the
  * time runs out.
  */
 export async function waitUntil(what: string, check: () => Promise<boolean>, children: BenchChild[], timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    const dead = children.find((c) => !c.running);
-    if (dead) throw new Error(`${dead.name} exited while waiting for ${what}:\n${dead.output()}`);
-    try {
-      if (await check()) return;
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    if (Date.now() > deadline) {
-      const outputs = children.map((c) => `--- ${c.name}:\n${c.output()}`).join('\n');
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}\n${outputs}`);
-    }
-    await new Promise((r) => setTimeout(r, READY_POLL_INTERVAL_MS));
+  let dead: BenchChild | undefined;
+  try {
+    await waitFor(what, async () => {
+      dead = children.find((c) => !c.running);
+      return dead || (await check()) ? true : undefined;
+    }, { timeoutMs, intervalMs: READY_POLL_INTERVAL_MS });
+  } catch (err) {
+    const outputs = children.map((c) => `--- ${c.name}:\n${c.output()}`).join('\n');
+    throw new Error(`${(err as Error).message}\n${outputs}`);
   }
+  if (dead) throw new Error(`${dead.name} exited while waiting for ${what}:\n${dead.output()}`);
 }
 
 export async function getJson(url: string): Promise<{ status: number; json: unknown }> {
@@ -213,30 +165,35 @@ function commonArgs(port: number, options: InfergateOptions): string[] {
   return ['--http-port', String(port), '--metrics-port', 'off', '--host', options.host, '--log-level', options.logLevel ?? 'info'];
 }
 
-/** `infergate serve`, ready to serve (its models loaded). */
-export async function startServe(children: BenchChildren, options: InfergateOptions, name = 'infergate serve'): Promise<BenchChild> {
+/**
+ * `infergate verb …leading …common …trailing …extraArgs` on a free port; resolves once it has
+ * logged where it listens and answers ready.
+ */
+async function startInfergate(children: BenchChildren, name: string, verb: 'serve' | 'gateway' | 'backend', options: InfergateOptions, leading: string[], trailing: string[]): Promise<BenchChild> {
   const port = await freePort(options.host);
-  const args = ['serve', ...commonArgs(port, options), ...(options.modelsDir ? ['--models', options.modelsDir] : []), ...(options.extraArgs ?? [])];
-  const child = children.spawnNode(name, INFERGATE_CLI, args, `http://${options.host}:${port}`);
+  const child = children.spawnInfergate(name, verb, [...leading, ...commonArgs(port, options), ...trailing, ...(options.extraArgs ?? [])]);
+  await child.started(DEFAULT_READY_TIMEOUT_MS);
   await waitForReady(child);
   return child;
+}
+
+function modelsArgs(options: InfergateOptions): string[] {
+  return options.modelsDir ? ['--models', options.modelsDir] : [];
+}
+
+/** `infergate serve`, ready to serve (its models loaded). */
+export function startServe(children: BenchChildren, options: InfergateOptions, name = 'infergate serve'): Promise<BenchChild> {
+  return startInfergate(children, name, 'serve', options, [], modelsArgs(options));
 }
 
 /** `infergate gateway` with no static backends: nodes join by heartbeat. */
-export async function startGateway(children: BenchChildren, options: InfergateOptions, name = 'infergate gateway'): Promise<BenchChild> {
-  const port = await freePort(options.host);
-  const child = children.spawnNode(name, INFERGATE_CLI, ['gateway', ...commonArgs(port, options), ...(options.extraArgs ?? [])], `http://${options.host}:${port}`);
-  await waitForReady(child);
-  return child;
+export function startGateway(children: BenchChildren, options: InfergateOptions, name = 'infergate gateway'): Promise<BenchChild> {
+  return startInfergate(children, name, 'gateway', options, [], []);
 }
 
 /** `infergate backend --gateway URL`, ready on its own port (not yet necessarily in the gateway's pools). */
-export async function startBackend(children: BenchChildren, gatewayUrl: string, options: InfergateOptions, name = 'infergate backend'): Promise<BenchChild> {
-  const port = await freePort(options.host);
-  const args = ['backend', '--gateway', gatewayUrl, ...commonArgs(port, options), ...(options.modelsDir ? ['--models', options.modelsDir] : []), ...(options.extraArgs ?? [])];
-  const child = children.spawnNode(name, INFERGATE_CLI, args, `http://${options.host}:${port}`);
-  await waitForReady(child);
-  return child;
+export function startBackend(children: BenchChildren, gatewayUrl: string, options: InfergateOptions, name = 'infergate backend'): Promise<BenchChild> {
+  return startInfergate(children, name, 'backend', options, ['--gateway', gatewayUrl], modelsArgs(options));
 }
 
 interface PoolsView {
