@@ -17,10 +17,3 @@ export interface Backend {
   infer(request: InferRequest, options?: InferOptions): Promise<InferResponse>;
   close(): Promise<void>;
 }
-
-/** Timing breakdown a local execution reports, for metrics and statistics. */
-export interface ExecutionTiming {
-  queueMs: number;
-  computeMs: number;
-  batchSize: number;
-}

@@ -10,7 +10,7 @@ import { detectCards, summarizeCards } from '../adapters/detect.js';
 import { invalidArg } from '../core/errors.js';
 import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from '../backends/embedded-node.js';
-import { HeartbeatSender, DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
+import { HeartbeatSender } from '../backends/heartbeat-sender.js';
 import { LoadReporter } from '../backends/load-reporter.js';
 import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
 import { SimulationControl } from '../engines/sim.js';
@@ -18,7 +18,7 @@ import { buildHttpServer, jsonBody } from '../gateway/http/server.js';
 import { poolRoutes } from '../gateway/http/operator.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
 
 export const DEFAULT_DRAIN_GRACE_MS = 300;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -46,8 +46,6 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const engines = createDefaultEngineRegistry({ simulation, onnx: { log: (m) => log.warn(m) } });
   const modelsDir = (values.models as string | undefined) ?? bundledModelsDir();
 
-  // The URL is known only after listen (port 0); the node's id and URL are fixed then.
-  let url = '';
   const nodeId = (values['node-id'] as string | undefined) ?? `${os.hostname()}:${port}`;
   const node = await createEmbeddedNode({
     nodeId: mode === 'serve' ? 'local' : nodeId,
@@ -64,7 +62,8 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   await http.listen({ host, port });
   const address = http.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
+  // Known only after listen (the port may be 0).
+  const url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
 
   const metricsPort = metricsPortFrom(values);
   const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics, host, metricsPort);
@@ -133,6 +132,3 @@ function advertiseHost(host: string): string {
   }
   return '127.0.0.1';
 }
-
-export { DEFAULT_HEARTBEAT_INTERVAL_MS };
-export type { Logger };

@@ -50,7 +50,7 @@ export class InferenceService {
   isReady(): boolean {
     if (!this.sources.started()) return false;
     const nowMs = Date.now();
-    return this.sources.pools.pools().every((p) => p.view(nowMs).nodes.some((n) => n.state === 'ready'));
+    return this.sources.pools.pools().every((p) => p.hasRoutableMember(nowMs));
   }
 
   markNotLive(): void {
@@ -74,7 +74,7 @@ export class InferenceService {
 
   modelReady(model: string, version?: string): boolean {
     const pool = this.sources.pools.resolve(model, version);
-    return pool.view(Date.now()).nodes.some((n) => n.state === 'ready');
+    return pool.hasRoutableMember(Date.now());
   }
 
   async modelConfig(model: string, version?: string): Promise<unknown> {
@@ -86,7 +86,7 @@ export class InferenceService {
   modelIndex(): ModelIndexEntry[] {
     const nowMs = Date.now();
     const served: ModelIndexEntry[] = this.sources.pools.pools().map((p) => {
-      const ready = p.view(nowMs).nodes.some((n) => n.state === 'ready');
+      const ready = p.hasRoutableMember(nowMs);
       return { name: p.model, version: p.version, state: ready ? 'READY' : 'UNAVAILABLE', reason: ready ? '' : 'no ready backend' };
     });
     const extra = this.sources.unavailableModels?.() ?? [];

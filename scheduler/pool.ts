@@ -257,6 +257,12 @@ export class BackendPool {
     return true;
   }
 
+  /** Whether any member takes traffic now (ready and not ejected); what readiness asks. */
+  hasRoutableMember(nowMs: number): boolean {
+    for (const m of this.#members.values()) if (m.state === 'ready' && !m.isEjected(nowMs)) return true;
+    return false;
+  }
+
   view(nowMs: number): PoolView {
     return {
       model: this.model,

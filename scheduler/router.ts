@@ -19,8 +19,6 @@ export interface RouterOptions {
 }
 
 export interface RouteObserver {
-  /** One attempt on one member finished. */
-  attempt?(pool: BackendPool, member: PoolMember, outcome: AttemptOutcome): void;
   retry?(pool: BackendPool, reason: string): void;
 }
 
@@ -76,11 +74,8 @@ export class Router {
   }
 
   #end(pool: BackendPool, member: PoolMember, outcome: AttemptOutcome): void {
-    // A member evicted while this attempt was in flight (its node left, or was dropped for silence
-    // and maybe rejoined as a new member under the same id) is no longer this pool's to update:
-    // releasing it would touch the picker entry of an id that is gone or belongs to someone else.
-    if (pool.member(member.id) === member) pool.release(member, outcome, this.#options.clock());
-    this.observer.attempt?.(pool, member, outcome);
+    // release() ignores a member evicted while this attempt was in flight (see BackendPool.release).
+    pool.release(member, outcome, this.#options.clock());
   }
 }
 
