@@ -3,7 +3,7 @@
  */
 import type { Card } from './card.js';
 import type { CardTable } from './card-table.js';
-import type { CardReport } from '../scheduler/load-report.js';
+import type { CardReport } from '../core/load-report.js';
 import { detectCpuCards } from './cpu.js';
 import { detectNvidiaCards, type CommandRunner } from './nvidia.js';
 import { parseSimCards } from './sim.js';

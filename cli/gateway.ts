@@ -3,13 +3,13 @@
  * --backend), each (model, version) gets a pool routed by adaptive SWRR, and requests go to the
  * nodes over undici keep-alive pools with binary tensors.
  */
-import { RemoteBackend } from '../backends/remote-backend.js';
+import { RemoteBackend } from '../transport/remote-backend.js';
 import { notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
-import { InferenceService } from '../gateway/inference-service.js';
+import { InferenceService } from '../service/inference-service.js';
 import { poolRoutes, registryRoutes } from '../gateway/http/operator.js';
 import { buildHttpServer } from '../gateway/http/server.js';
-import { Metrics } from '../gateway/metrics.js';
+import { Metrics } from '../service/metrics.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { PoolSet } from '../scheduler/pool-set.js';
 import { DEFAULT_POOL_OPTIONS } from '../scheduler/pool.js';
@@ -17,7 +17,7 @@ import { NodeRegistry } from '../scheduler/registry.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
 import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy.js';
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
 import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';

@@ -3,8 +3,8 @@
  * The one CLI. Verbs: serve (embedded default), gateway, backend. Each prints its flags with
  * --help; SIGTERM and SIGINT stop a process cleanly (a backend drains first).
  */
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../backends/heartbeat-sender.js';
-import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../backends/remote-backend.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
+import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../transport/remote-backend.js';
 import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
 import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../service/metrics.js';
 
 /** Prometheus scrape endpoint on its own port (Triton's layout: 8002), apart from inference traffic. */
 export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<FastifyInstance> {

@@ -3,10 +3,10 @@
  * that routing needs: weight from the pool's policy, in-flight count against the closed-loop cap,
  * drain state and outlier ejection. Every method takes the clock value it acts at.
  */
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from './backend.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { chooseShortestExpectedDelay, inFlightCap } from './in-flight-guard.js';
-import { hardwareCapacity, type LoadReport } from './load-report.js';
+import { hardwareCapacity, type LoadReport } from '../core/load-report.js';
 import { SwrrPicker } from './picker-swrr.js';
 import type { WeightInput, WeightPolicy } from './weight-policy.js';
 

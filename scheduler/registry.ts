@@ -4,10 +4,10 @@
  * heartbeats stop. Load reports ride on the same heartbeat but are only handed to the pools.
  */
 import type { ModelMetadata } from '../core/model-metadata.js';
-import { hardwareCapacity, type LoadReport } from './load-report.js';
+import { hardwareCapacity, type LoadReport } from '../core/load-report.js';
 import type { PoolSet } from './pool-set.js';
 import type { MemberSpec } from './pool.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend } from './backend.js';
 
 /** Three missed beats at the default 1 s interval, minus margin: a stopped node is out within this. */
 export const DEFAULT_EVICT_AFTER_MS = 2_500;

@@ -6,7 +6,7 @@
  */
 import { InferError, TransportError, asInferError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { InferOptions } from '../backends/backend.js';
+import type { InferOptions } from './backend.js';
 import type { BackendPool, PoolMember } from './pool.js';
 import type { PoolSet } from './pool-set.js';
 import { RetryBudget } from './retry-budget.js';

@@ -4,7 +4,7 @@
  * every interval and feeds the answers to the registry as if they were heartbeats, so static and
  * heartbeating nodes share one membership path (and one eviction rule).
  */
-import type { LoadReport } from './load-report.js';
+import type { LoadReport } from '../core/load-report.js';
 import type { NodeRegistry, RegisteredBackend } from './registry.js';
 
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000;

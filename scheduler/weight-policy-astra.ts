@@ -9,7 +9,7 @@
  * would punish a node for having many slots). Both load terms fall as the load the weight itself
  * sends rises, so this policy oscillates at high load; that is the known weakness, not a bug here.
  */
-import type { LoadReport } from './load-report.js';
+import type { LoadReport } from '../core/load-report.js';
 import { resolveSlowStart, slowStartFactor, type SlowStart } from './slow-start.js';
 import {
   freshReport,

@@ -39,7 +39,7 @@
  * because its reports stopped.
  */
 import { invalidArg } from '../core/errors.js';
-import type { LoadReport } from './load-report.js';
+import type { LoadReport } from '../core/load-report.js';
 import { resolveSlowStart, slowStartFactor, type SlowStart } from './slow-start.js';
 import {
   freshReport,

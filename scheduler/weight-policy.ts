@@ -11,7 +11,7 @@
  * functions and constructors, never while they are being evaluated. Keep it that way.
  */
 import { invalidArg } from '../core/errors.js';
-import type { LoadReport } from './load-report.js';
+import type { LoadReport } from '../core/load-report.js';
 import { AstraWeightPolicy, type AstraWeightPolicyOptions } from './weight-policy-astra.js';
 import { CapacityWeightPolicy, type CapacityWeightPolicyOptions } from './weight-policy-capacity.js';
 import { StaticWeightPolicy } from './weight-policy-static.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { InferenceService } from '../inference-service.js';
+import type { InferenceService } from '../../service/inference-service.js';
 
 /** Server liveness, readiness and metadata (KServe v2 health and server metadata endpoints). */
 export const healthRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {

@@ -4,9 +4,9 @@ import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLengt
 import { parseJsonInferRequest, parseJsonWithNonFinite, type InferLimits } from '../../core/infer-json.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest } from '../../core/tensor.js';
-import type { InferenceService } from '../inference-service.js';
-import type { FrontDoorLimits } from '../limits.js';
-import type { Metrics } from '../metrics.js';
+import type { InferenceService } from '../../service/inference-service.js';
+import type { FrontDoorLimits } from '../../service/limits.js';
+import type { Metrics } from '../../service/metrics.js';
 import { MODEL_PATHS } from './models.js';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { InferenceService } from '../inference-service.js';
+import type { InferenceService } from '../../service/inference-service.js';
 
 interface ModelParams {
   model: string;

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidArg } from '../../core/errors.js';
-import { parseLoadReport } from '../../scheduler/load-report.js';
+import { parseLoadReport } from '../../core/load-report.js';
 import type { PoolSet } from '../../scheduler/pool-set.js';
 import type { NodeRegistry } from '../../scheduler/registry.js';
 import { jsonBody } from './server.js';

@@ -5,9 +5,9 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { InferenceService } from '../inference-service.js';
-import type { FrontDoorLimits } from '../limits.js';
-import type { Metrics } from '../metrics.js';
+import type { InferenceService } from '../../service/inference-service.js';
+import type { FrontDoorLimits } from '../../service/limits.js';
+import type { Metrics } from '../../service/metrics.js';
 import { installErrorHandling, type ErrorObserver } from './errors.js';
 import { healthRoutes } from './health.js';
 import { inferRoutes } from './infer.js';

@@ -4,7 +4,7 @@ import { DEFAULT_CARD_TABLE } from '../../adapters/card-table.js';
 import { detectCpuCards } from '../../adapters/cpu.js';
 import { detectCards, summarizeCards } from '../../adapters/detect.js';
 import type { CommandRunner } from '../../adapters/nvidia.js';
-import { hardwareCapacity } from '../../scheduler/load-report.js';
+import { hardwareCapacity } from '../../core/load-report.js';
 
 const uuid = 'GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
 // TEST DOUBLE: canned nvidia-smi output, no GPU on CI.

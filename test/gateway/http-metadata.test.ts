@@ -3,7 +3,7 @@
  * the repository index and the operator's pool view, on a node serving the bundled models.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_EXTENSIONS, SERVER_NAME } from '../../gateway/inference-service.js';
+import { PROTOCOL_EXTENSIONS, SERVER_NAME } from '../../service/inference-service.js';
 import { startEmbeddedServer, TEST_SERVER_VERSION, type EmbeddedServer } from '../support/embedded-server.js';
 
 const BUNDLED = ['add_sub', 'identity', 'identity_types', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../backends/backend.js';
+import type { Backend } from '../../scheduler/backend.js';
 import { InferError, TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../../core/tensor.js';

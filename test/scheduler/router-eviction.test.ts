@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../../core/tensor.js';
-import type { Backend } from '../../backends/backend.js';
+import type { Backend } from '../../scheduler/backend.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import type { MemberSpec } from '../../scheduler/pool.js';
 import { Router } from '../../scheduler/router.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InferError } from '../../core/errors.js';
-import type { LoadReport } from '../../scheduler/load-report.js';
+import type { LoadReport } from '../../core/load-report.js';
 import {
   DEFAULT_SLOW_START,
   DEFAULT_SLOW_START_FLOOR,

@@ -5,12 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CARD_TABLE } from '../../adapters/card-table.js';
 import { detectCpuCards } from '../../adapters/cpu.js';
-import { createEmbeddedNode, type EmbeddedNode } from '../../backends/embedded-node.js';
+import { createEmbeddedNode, type EmbeddedNode } from '../../cli/embedded-node.js';
 import { bundledModelsDir } from '../../core/package-root.js';
 import { createDefaultEngineRegistry } from '../../engines/engine-registry.js';
 import { poolRoutes } from '../../gateway/http/operator.js';
 import { buildHttpServer } from '../../gateway/http/server.js';
-import { DEFAULT_LIMITS, type FrontDoorLimits } from '../../gateway/limits.js';
+import { DEFAULT_LIMITS, type FrontDoorLimits } from '../../service/limits.js';
 
 export const TEST_SERVER_VERSION = '0.0.0-test';
 

@@ -1,5 +1,5 @@
 /** Builds this node's load report from its host's meter; each call closes one window. */
-import type { CardReport, LoadReport, NodeState } from '../scheduler/load-report.js';
+import type { CardReport, LoadReport, NodeState } from '../core/load-report.js';
 import { loadWindow, type LoadCounters } from './load-meter.js';
 import type { ModelHost } from './model-host.js';
 

@@ -5,8 +5,8 @@
 import { InferError, notFound } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { InferOptions } from '../backends/backend.js';
-import type { ModelIndexEntry } from '../backends/model-host.js';
+import type { InferOptions } from '../scheduler/backend.js';
+import type { ModelIndexEntry } from '../node/model-host.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
 import type { Router } from '../scheduler/router.js';
 import { DeadlineTimer } from './deadline-timer.js';

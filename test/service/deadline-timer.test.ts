@@ -4,7 +4,7 @@
  * timer is left once nothing is watched.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineTimer } from '../../gateway/deadline-timer.js';
+import { DeadlineTimer } from '../../service/deadline-timer.js';
 
 const T0 = 1_000_000;
 const timeout = () => new Error('timeout');

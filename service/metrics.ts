@@ -3,7 +3,7 @@
  * explicitly; node figures are read from the pools at scrape time, so they cost nothing per request.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestOutcome } from '../backends/model-executor.js';
+import type { RequestOutcome } from '../node/model-executor.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -8,13 +8,13 @@ import { notFound } from '../core/errors.js';
 import { toModelConfig } from '../core/model-config.js';
 import { loadModelRepository } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
-import { InferenceService } from '../gateway/inference-service.js';
-import { Metrics } from '../gateway/metrics.js';
+import { InferenceService } from '../service/inference-service.js';
+import { Metrics } from '../service/metrics.js';
 import { PoolSet } from '../scheduler/pool-set.js';
 import { Router } from '../scheduler/router.js';
 import { createWeightPolicy } from '../scheduler/weight-policy.js';
-import { LocalBackend } from './local-backend.js';
-import { ModelHost } from './model-host.js';
+import { LocalBackend } from '../transport/local-backend.js';
+import { ModelHost } from '../node/model-host.js';
 
 export interface EmbeddedNodeOptions {
   nodeId: string;

@@ -1,6 +1,6 @@
 import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { Backend, InferOptions } from './backend.js';
-import type { ModelHost } from './model-host.js';
+import type { Backend, InferOptions } from '../scheduler/backend.js';
+import type { ModelHost } from '../node/model-host.js';
 
 /** The in-process backend: a direct call into this node's executors, no serialization. */
 export class LocalBackend implements Backend {

@@ -8,7 +8,7 @@ import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
 import { encodeInferRequest, parseBinaryInferResponse } from '../core/infer-binary.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { Backend, InferOptions } from './backend.js';
+import type { Backend, InferOptions } from '../scheduler/backend.js';
 
 export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;

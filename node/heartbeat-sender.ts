@@ -4,7 +4,7 @@
  * not hold up the others.
  */
 import { request } from 'undici';
-import type { LoadReport } from '../scheduler/load-report.js';
+import type { LoadReport } from '../core/load-report.js';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 export const HEARTBEAT_TIMEOUT_MS = 1_000;

@@ -7,7 +7,7 @@ import { InferError, asInferError } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
 import type { ModelInstance } from '../engines/engine.js';
-import type { InferOptions } from './backend.js';
+import type { InferOptions } from '../scheduler/backend.js';
 import type { LoadMeter } from './load-meter.js';
 
 export interface RequestOutcome {
