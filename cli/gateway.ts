@@ -7,6 +7,7 @@ import { RemoteBackend } from '../transport/remote-backend.js';
 import { notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
 import { InferenceService } from '../service/inference-service.js';
+import { PoolTarget } from '../service/pool-target.js';
 import { poolRoutes, registryRoutes } from '../gateway/http/operator.js';
 import { buildHttpServer } from '../gateway/http/server.js';
 import { Metrics } from '../service/metrics.js';
@@ -16,7 +17,7 @@ import { DEFAULT_POOL_OPTIONS } from '../scheduler/pool.js';
 import { NodeRegistry } from '../scheduler/registry.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
-import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy.js';
+import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
 import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
@@ -46,20 +47,22 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   const router = new Router(pools, {}, {
     retry: (pool, reason) => metrics.retries.inc({ model: pool.model, version: pool.version, reason }),
   });
+  const target = new PoolTarget(pools, router, async (model, version) => {
+    const member = pools.get(model, version)?.members().find((m) => m.state === 'ready');
+    if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
+    return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
+  });
   const service = new InferenceService({
-    pools,
-    router,
+    target,
     version: packageVersion(),
+    requestTimeoutMs: limits.requestTimeoutMs,
     started: () => true,
-    modelConfig: async (model, version) => {
-      const member = pools.get(model, version)?.members().find((m) => m.state === 'ready');
-      if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
-      return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
-    },
+    metrics,
+    logError: (m) => log.error(m),
   });
   const http = await buildHttpServer({
-    service, limits, metrics, logger: log.fastify,
-    plugins: [poolRoutes(pools), registryRoutes(registry, heartbeatIntervalMs)],
+    service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
+    plugins: [poolRoutes(() => pools.view(Date.now())), registryRoutes(registry, heartbeatIntervalMs)],
   });
   registry.start();
   const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);

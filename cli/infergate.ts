@@ -8,7 +8,7 @@ import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../tran
 import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
 import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
-import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy.js';
+import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
 import { startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
 import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';

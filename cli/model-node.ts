@@ -54,11 +54,13 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     cards: detection.cards,
     engines,
     version: packageVersion(),
+    limits,
     log: (m) => log.warn(m),
+    logError: (m) => log.error(m),
   });
   let reporter: LoadReporter | undefined;
-  const plugins: FastifyPluginAsync[] = [poolRoutes(node.pools), nodeRoutes(() => reporter?.last(), simulation)];
-  const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify });
+  const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation)];
+  const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m) });
   await http.listen({ host, port });
   const address = http.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;

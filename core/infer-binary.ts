@@ -23,6 +23,9 @@ import {
   type TensorData,
 } from './datatypes.js';
 import { InferError } from './errors.js';
+import { BINARY_CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, headerName } from './http-headers.js';
+
+const HEADER_LENGTH_NAME = headerName(INFERENCE_HEADER_CONTENT_LENGTH);
 import {
   failRequest,
   failResponse,
@@ -40,10 +43,6 @@ import type { ModelMetadata } from './model-metadata.js';
 import { formatShape, validateInferRequest } from './request-validation.js';
 import type { InferRequest, InferResponse, Parameters, Tensor } from './tensor.js';
 
-export const INFERENCE_HEADER_CONTENT_LENGTH = 'Inference-Header-Content-Length';
-export const JSON_CONTENT_TYPE = 'application/json';
-/** What Triton sends with a binary body, and what its clients send. */
-export const BINARY_CONTENT_TYPE = 'application/octet-stream';
 
 export interface EncodedBody {
   body: Buffer;
@@ -66,7 +65,7 @@ export function parseInferenceHeaderLength(value: string | string[] | undefined)
   if (!/^\d{1,15}$/.test(trimmed)) {
     throw new InferError(
       'INVALID_ARG',
-      `${INFERENCE_HEADER_CONTENT_LENGTH} must be a non-negative integer, got ${JSON.stringify(text)}`,
+      `${HEADER_LENGTH_NAME} must be a non-negative integer, got ${JSON.stringify(text)}`,
       'bad_header_length',
     );
   }
@@ -102,7 +101,7 @@ function parseRawInferRequest(
   meta: ModelMetadata | undefined,
   limits: InferLimits,
 ): InferRequest {
-  const raw = `raw binary request (${INFERENCE_HEADER_CONTENT_LENGTH}: 0)`;
+  const raw = `raw binary request (${HEADER_LENGTH_NAME}: 0)`;
   if (meta === undefined) {
     throw failRequest(`a ${raw} needs the model's metadata to name its input`, 'raw_binary');
   }
@@ -231,7 +230,7 @@ export function parseBinaryInferResponse(body: Buffer, headerLength: number | un
     return parseInferResponseObject(parseHeader(body, body.length, failResponse, 'malformed_response'), undefined);
   }
   checkHeaderLength(headerLength, body.length, failResponse);
-  if (headerLength === 0) throw failResponse(`${INFERENCE_HEADER_CONTENT_LENGTH} is 0`, 'malformed_response');
+  if (headerLength === 0) throw failResponse(`${HEADER_LENGTH_NAME} is 0`, 'malformed_response');
   const header = parseHeader(body, headerLength, failResponse, 'malformed_response');
   const blobs = new BlobCursor(body, headerLength, failResponse);
   const res = parseInferResponseObject(header, blobs.read);
@@ -404,11 +403,11 @@ function assemble(json: object, blobs: Uint8Array[]): EncodedBody & { headerLeng
 
 function checkHeaderLength(headerLength: number, bodyLength: number, fail: Fail): void {
   if (!Number.isSafeInteger(headerLength) || headerLength < 0) {
-    throw fail(`${INFERENCE_HEADER_CONTENT_LENGTH} must be a non-negative integer, got ${headerLength}`, 'bad_header_length');
+    throw fail(`${HEADER_LENGTH_NAME} must be a non-negative integer, got ${headerLength}`, 'bad_header_length');
   }
   if (headerLength > bodyLength) {
     throw fail(
-      `${INFERENCE_HEADER_CONTENT_LENGTH} ${headerLength} exceeds the body length ${bodyLength}`,
+      `${HEADER_LENGTH_NAME} ${headerLength} exceeds the body length ${bodyLength}`,
       'bad_header_length',
     );
   }

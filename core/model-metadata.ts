@@ -20,3 +20,13 @@ export interface ModelMetadata {
   /** 0: no batching; n ≥ 1: first dim of every input and output is the batch, at most n. */
   maxBatchSize: number;
 }
+
+export type ModelState = 'READY' | 'LOADING' | 'UNAVAILABLE';
+
+/** One line of the repository index (POST /v2/repository/index). */
+export interface ModelIndexEntry {
+  name: string;
+  version: string;
+  state: ModelState;
+  reason: string;
+}

@@ -2,12 +2,15 @@
  * Runs requests of one model version on its instances: a FIFO queue bounded by the declaration's
  * max_queue_size, and a dispatcher that hands each free instance the oldest requests (up to
  * max_batch_size of them when the model batches). An instance never runs two batches at once.
+ *
+ * A request whose signal aborts while it waits (its client went away, its deadline passed) leaves
+ * the queue at once and never reaches an instance; one already running is not interrupted, and
+ * whoever aborted it has stopped waiting for its result.
  */
-import { InferError, asInferError } from '../core/errors.js';
+import { InferError, abortReason, asInferError } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
 import type { ModelInstance } from '../engines/engine.js';
-import type { InferOptions } from '../scheduler/backend.js';
 import type { LoadMeter } from './load-meter.js';
 
 export interface RequestOutcome {
@@ -23,10 +26,19 @@ export interface RequestOutcome {
 
 export type OutcomeObserver = (model: string, version: string, outcome: RequestOutcome) => void;
 
+export interface ExecuteOptions {
+  /** Absolute deadline (Date.now() clock): a request still queued past it is not run. */
+  deadlineMs?: number;
+  /** Aborts the request; `signal.reason` (an InferError) is what the caller gets. */
+  signal?: AbortSignal;
+}
+
 interface Pending {
   request: InferRequest;
   acceptedAt: number;
   deadlineMs?: number;
+  /** Still waiting in the queue: not yet taken by an instance, not cancelled. */
+  queued: boolean;
   resolve(response: InferResponse): void;
   reject(error: InferError): void;
 }
@@ -42,8 +54,13 @@ export class ModelExecutor {
   readonly #instances: ModelInstance[];
   #queue: Pending[] = [];
   #queueHead = 0;
+  /** Requests queued and not cancelled (cancelled ones stay in #queue until the head passes them). */
+  #waiting = 0;
   #closed = false;
   #running = 0;
+  /** Requests this executor answered, and those of them that failed (for the operator view). */
+  answered = 0;
+  failed = 0;
   #drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -63,24 +80,36 @@ export class ModelExecutor {
   }
 
   get queueDepth(): number {
-    return this.#queue.length - this.#queueHead;
+    return this.#waiting;
+  }
+
+  /** False once closing: new requests are refused. */
+  get accepting(): boolean {
+    return !this.#closed;
   }
 
   get inFlight(): number {
     return this.queueDepth + this.#running;
   }
 
-  infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
+  infer(request: InferRequest, options: ExecuteOptions = {}): Promise<InferResponse> {
     if (this.#closed) {
       return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' version ${this.version} is unloading`, 'unloading'));
     }
-    if (this.options.maxQueueSize > 0 && this.queueDepth >= this.options.maxQueueSize) {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.options.maxQueueSize > 0 && this.#waiting >= this.options.maxQueueSize) {
       return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' queue is full (max_queue_size ${this.options.maxQueueSize})`, 'queue_full'));
     }
     return new Promise<InferResponse>((resolve, reject) => {
-      this.#queue.push({ request, acceptedAt: performance.now(), deadlineMs: options.deadlineMs, resolve, reject });
+      const pending: Pending = { request, acceptedAt: performance.now(), deadlineMs: options.deadlineMs, queued: true, resolve, reject };
+      this.#queue.push(pending);
+      this.#waiting++;
       this.meter.inFlight++;
       this.meter.queueDepth++;
+      // No removeEventListener on dispatch: the signal lives as long as its request, and a late
+      // abort finds the request no longer queued.
+      signal?.addEventListener('abort', () => this.#cancel(pending, abortReason(signal)), { once: true });
       this.#dispatch();
     });
   }
@@ -93,24 +122,43 @@ export class ModelExecutor {
   }
 
   #dispatch(): void {
-    while (this.#idle.length > 0 && this.queueDepth > 0) {
+    while (this.#idle.length > 0 && this.#waiting > 0) {
       const batch = this.#takeBatch();
       if (batch.length === 0) break;
       void this.#run(this.#idle.pop()!, batch);
     }
   }
 
+  /** Takes a queued request out before any instance ran it; it counts as neither done nor failed. */
+  #cancel(pending: Pending, reason: InferError): void {
+    if (!pending.queued) return;
+    pending.queued = false;
+    this.#waiting--;
+    this.meter.queueDepth--;
+    this.meter.inFlight--;
+    pending.reject(reason);
+    if (this.#closed && this.inFlight === 0) this.#drainWaiters.splice(0).forEach((r) => r());
+  }
+
   #takeBatch(): Pending[] {
     const limit = this.options.maxBatchSize > 0 ? this.options.maxBatchSize : 1;
     const batch: Pending[] = [];
-    while (batch.length < limit && this.queueDepth > 0) {
+    while (batch.length < limit && this.#waiting > 0) {
       const next = this.#queue[this.#queueHead++];
+      if (!next.queued) continue;
+      next.queued = false;
+      this.#waiting--;
       this.meter.queueDepth--;
       if (next.deadlineMs !== undefined && Date.now() > next.deadlineMs) {
         this.#finish(next, performance.now(), 0, 1, 0, new InferError('DEADLINE_EXCEEDED', 'request timed out while queued', 'queue_timeout'));
         continue;
       }
       batch.push(next);
+    }
+    if (this.#waiting === 0) {
+      // Only cancelled entries can be left: drop them all.
+      this.#queue.length = 0;
+      this.#queueHead = 0;
     }
     // Reclaim the consumed prefix now and then so the array does not grow without bound.
     if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -145,6 +193,8 @@ export class ModelExecutor {
   #finish(pending: Pending, startedAt: number, computeMs: number, batchSize: number, batchIndex: number, result: InferResponse | InferError): void {
     const totalMs = performance.now() - pending.acceptedAt;
     const ok = !(result instanceof InferError);
+    this.answered++;
+    if (!ok) this.failed++;
     this.meter.inFlight--;
     this.meter.requestFinished(ok, computeMs, totalMs);
     this.observe(this.metadata.name, this.version, {

@@ -6,26 +6,21 @@
 import { chooseEngine } from '../adapters/engine-choice.js';
 import type { Card } from '../adapters/card.js';
 import { notFound } from '../core/errors.js';
-import type { ModelMetadata } from '../core/model-metadata.js';
+import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import { formatDeclarationError, type DeclaredModel, type DeclarationError } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import type { LoadedModel, ModelInstance } from '../engines/engine.js';
 import { LoadMeter } from './load-meter.js';
 import { ModelExecutor, type OutcomeObserver } from './model-executor.js';
 
-export type ModelState = 'READY' | 'LOADING' | 'UNAVAILABLE';
-
-export interface ModelIndexEntry {
-  name: string;
-  version: string;
-  state: ModelState;
-  reason: string;
-}
 
 export interface HostedModel {
   declared: DeclaredModel;
   metadata: ModelMetadata;
+  /** By version, lowest first. */
   executors: Map<string, ModelExecutor>;
+  /** Where a request without a version goes: the highest version. */
+  latest: ModelExecutor;
 }
 
 export interface ModelHostOptions {
@@ -88,7 +83,9 @@ export class ModelHost {
       ));
       this.#index.push({ name: declaration.name, version: source.version, state: 'READY', reason: '' });
     }
-    this.#models.set(declaration.name, { declared: model, metadata: model.metadata, executors });
+    const versions = [...executors.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    const sorted = new Map(versions.map((v) => [v, executors.get(v)!]));
+    this.#models.set(declaration.name, { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])! });
   }
 
   async #createInstances(model: DeclaredModel, version: string, modelPath: string | undefined): Promise<ModelInstance[]> {
@@ -132,6 +129,26 @@ export class ModelHost {
     const executor = this.#models.get(name)?.executors.get(version);
     if (!executor) throw notFound(`model '${name}' version ${version} is not served by this node`);
     return executor;
+  }
+
+  /**
+   * The executor a request for (model, version) goes to; without a version, the highest one this
+   * node serves. NOT_FOUND names what is missing.
+   */
+  resolve(name: string, version?: string): ModelExecutor {
+    const hosted = this.#models.get(name);
+    if (!hosted || hosted.executors.size === 0) throw notFound(`unknown model: '${name}'`, 'unknown_model');
+    if (version) {
+      const executor = hosted.executors.get(version);
+      if (!executor) throw notFound(`unknown version '${version}' of model '${name}'`, 'unknown_version');
+      return executor;
+    }
+    return hosted.latest;
+  }
+
+  /** The model as hosted, or undefined. */
+  model(name: string): HostedModel | undefined {
+    return this.#models.get(name);
   }
 
   get slots(): number {

@@ -1,19 +1,16 @@
 /**
- * A Backend answers inference requests for the models it serves. The gateway routes to backends
- * and never cares whether one runs in this process (LocalBackend) or across the network
- * (RemoteBackend).
+ * What the scheduler routes to: one node serving some models, in this process or across the
+ * network. The scheduler owns this contract; transports implement it.
  */
-import type { InferRequest, InferResponse } from '../core/tensor.js';
-
-export interface InferOptions {
-  /** Absolute deadline (ms since epoch, Date.now() clock); past it the request fails DEADLINE_EXCEEDED. */
-  deadlineMs?: number;
-  /** Request id to propagate to logs of the node that runs it. */
-  requestId?: string;
-}
+import type { InferCall, WireAnswer } from '../core/infer-call.js';
 
 export interface Backend {
   readonly id: string;
-  infer(request: InferRequest, options?: InferOptions): Promise<InferResponse>;
+  /**
+   * Sends the call to `version` of its model on this node. Resolves with whatever the node
+   * answered, success or error status, unchanged; rejects with a TransportError when no answer
+   * came (the node may be gone: safe to send elsewhere), or with the call's abort reason.
+   */
+  infer(call: InferCall, version: string): Promise<WireAnswer>;
   close(): Promise<void>;
 }

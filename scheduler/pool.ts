@@ -18,6 +18,12 @@ export const MAX_EJECTED_SHARE = 0.5;
 
 export type MemberState = 'ready' | 'draining';
 
+/**
+ * How an attempt on a member ended. `cancelled`: its caller stopped waiting (client gone, deadline
+ * passed); it says nothing about the node.
+ */
+export type ReleaseOutcome = 'ok' | 'client_error' | 'server_error' | 'transport_error' | 'cancelled';
+
 export interface PoolOptions {
   consecutiveFailuresToEject: number;
   baseEjectionMs: number;
@@ -222,10 +228,12 @@ export class BackendPool {
    * Ends a request on a member. Server errors count toward outlier ejection; a transport error
    * ejects at once. A member that left the pool meanwhile is not this pool's to update any more.
    */
-  release(member: PoolMember, outcome: 'ok' | 'client_error' | 'server_error' | 'transport_error', nowMs: number): void {
+  release(member: PoolMember, outcome: ReleaseOutcome, nowMs: number): void {
     if (this.#members.get(member.id) !== member) return;
     member.inFlight = Math.max(0, member.inFlight - 1);
-    if (outcome === 'ok' || outcome === 'client_error') {
+    if (outcome === 'cancelled') {
+      // Neither a success nor a failure of the node.
+    } else if (outcome === 'ok' || outcome === 'client_error') {
       member.consecutiveFailures = 0;
     } else {
       member.failures++;

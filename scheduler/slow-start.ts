@@ -2,9 +2,10 @@
  * Slow start: a node that joins or returns to a pool ramps its weight up over a window instead of
  * taking its full share at once, so a cold node (empty caches, models still warming, a JIT that has
  * not run yet) is not buried under a burst it cannot absorb. Linear from a floor share, as Envoy's
- * slow_start_config with aggression 1.
+ * slow_start_config with aggression 1. Applied once, around every weight policy, by
+ * AdjustedWeightPolicy (weight-policy-adjusted.ts).
  */
-import { invalidArg } from '../core/errors.js';
+import { ConfigError } from './weight-policy.js';
 
 /** How long a (re)joined node takes to reach its full weight. */
 export const DEFAULT_SLOW_START_WINDOW_MS = 10_000;
@@ -23,13 +24,13 @@ export const DEFAULT_SLOW_START: SlowStart = {
   floor: DEFAULT_SLOW_START_FLOOR,
 };
 
-/** Fills in defaults and rejects nonsense at construction, so a bad flag fails the boot. */
+/** Fills in defaults and rejects nonsense (ConfigError) at construction, so a bad flag fails the boot. */
 export function resolveSlowStart(windowMs = DEFAULT_SLOW_START_WINDOW_MS, floor = DEFAULT_SLOW_START_FLOOR): SlowStart {
   if (!(windowMs >= 0) || !Number.isFinite(windowMs)) {
-    throw invalidArg(`slow-start window must be a finite number of ms >= 0, got ${windowMs}`);
+    throw new ConfigError(`slow-start window must be a finite number of ms >= 0, got ${windowMs}`);
   }
   if (!(floor > 0 && floor <= 1)) {
-    throw invalidArg(`slow-start floor must be in (0, 1], got ${floor}`);
+    throw new ConfigError(`slow-start floor must be in (0, 1], got ${floor}`);
   }
   return { windowMs, floor };
 }

@@ -10,16 +10,7 @@
  * sends rises, so this policy oscillates at high load; that is the known weakness, not a bug here.
  */
 import type { LoadReport } from '../core/load-report.js';
-import { resolveSlowStart, slowStartFactor, type SlowStart } from './slow-start.js';
-import {
-  freshReport,
-  resolveStaleAfterMs,
-  usablePrior,
-  type WeightInput,
-  type WeightPolicy,
-  type WeightPolicyOptions,
-} from './weight-policy.js';
-import { invalidArg } from '../core/errors.js';
+import { ConfigError, usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
 
 /** ln(1 + 100): the free-share term of an idle node, the most it can be. */
 export const ASTRA_IDLE_LOAD_TERM = Math.log(101);
@@ -31,7 +22,7 @@ export const ASTRA_IDLE_LOAD_TERM = Math.log(101);
  */
 export const DEFAULT_ASTRA_MIN_WEIGHT_FRACTION = 0.001;
 
-export interface AstraWeightPolicyOptions extends WeightPolicyOptions {
+export interface AstraWeightPolicyOptions {
   /** See DEFAULT_ASTRA_MIN_WEIGHT_FRACTION; in (0, 1]. */
   minWeightFraction?: number;
 }
@@ -57,24 +48,19 @@ export function astraWeight(
 
 export class AstraWeightPolicy implements WeightPolicy {
   readonly name = 'astra';
-  readonly #slowStart: SlowStart;
-  readonly #staleAfterMs: number;
   readonly #minWeightFraction: number;
 
   constructor(options: AstraWeightPolicyOptions = {}) {
-    this.#slowStart = resolveSlowStart(options.slowStartWindowMs, options.slowStartFloor);
-    this.#staleAfterMs = resolveStaleAfterMs(options.staleAfterMs);
     const fraction = options.minWeightFraction ?? DEFAULT_ASTRA_MIN_WEIGHT_FRACTION;
-    if (!(fraction > 0 && fraction <= 1)) throw invalidArg(`minWeightFraction must be in (0, 1], got ${fraction}`);
+    if (!(fraction > 0 && fraction <= 1)) throw new ConfigError(`minWeightFraction must be in (0, 1], got ${fraction}`);
     this.#minWeightFraction = fraction;
   }
 
-  update(inputs: readonly WeightInput[], nowMs: number): Map<string, number> {
+  /** astraWeight of each input's report as given: hiding stale ones is the wrapper's job. */
+  update(inputs: readonly WeightInput[], _nowMs: number): Map<string, number> {
     const weights = new Map<string, number>();
     for (const input of inputs) {
-      const report = freshReport(input, this.#staleAfterMs);
-      const weight = astraWeight(input.capacity, report, this.#minWeightFraction);
-      weights.set(input.id, weight * slowStartFactor(input.joinedAtMs, nowMs, this.#slowStart));
+      weights.set(input.id, astraWeight(input.capacity, input.report, this.#minWeightFraction));
     }
     return weights;
   }

@@ -30,7 +30,8 @@
  * burst and the ramp does not depend on how often `update` runs.
  *
  * Target when there is no usable measurement:
- * - no report, or a stale one: the prior (seed, and fallback while heartbeats are missing);
+ * - no report (none yet, or a stale one hidden by AdjustedWeightPolicy): the prior (seed, and
+ *   fallback while heartbeats are missing);
  * - a fresh report whose window had fewer than minCompletions completions, or no utilization:
  *   keep the current weight, until no measurement was accepted for measurementExpiryMs, then the
  *   prior; without that expiry a node knocked down to a tiny share could get too few requests to
@@ -38,17 +39,8 @@
  * Both fallbacks go through the same asymmetric step: a node measured slow is not handed a burst
  * because its reports stopped.
  */
-import { invalidArg } from '../core/errors.js';
 import type { LoadReport } from '../core/load-report.js';
-import { resolveSlowStart, slowStartFactor, type SlowStart } from './slow-start.js';
-import {
-  freshReport,
-  resolveStaleAfterMs,
-  usablePrior,
-  type WeightInput,
-  type WeightPolicy,
-  type WeightPolicyOptions,
-} from './weight-policy.js';
+import { ConfigError, usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
 
 /** Utilization charged per error-to-request ratio (gRFC A58 error_utilization_penalty default). */
 export const DEFAULT_ERROR_PENALTY = 1.0;
@@ -66,7 +58,7 @@ export const DEFAULT_CAPACITY_CLAMP_RATIO = 100;
 /** With fresh reports but no accepted measurement for this long, the target returns to the prior. */
 export const DEFAULT_MEASUREMENT_EXPIRY_MS = 30_000;
 
-export interface CapacityWeightPolicyOptions extends WeightPolicyOptions {
+export interface CapacityWeightPolicyOptions {
   /** See DEFAULT_ERROR_PENALTY; >= 0. */
   errorPenalty?: number;
   /** See DEFAULT_MIN_COMPLETIONS_PER_WINDOW; >= 0. */
@@ -108,7 +100,7 @@ export function measuredCapacity(
 }
 
 interface NodeState {
-  /** Current weight before slow start, in prior units. */
+  /** Current weight, in prior units (slow start scales the output, never this). */
   weight: number;
   /** Clock of the last update that saw this node: the start of the next rise step. */
   atMs: number;
@@ -120,8 +112,6 @@ interface NodeState {
 
 export class CapacityWeightPolicy implements WeightPolicy {
   readonly name = 'capacity';
-  readonly #slowStart: SlowStart;
-  readonly #staleAfterMs: number;
   readonly #errorPenalty: number;
   readonly #minCompletions: number;
   readonly #riseHalfLifeMs: number;
@@ -130,8 +120,6 @@ export class CapacityWeightPolicy implements WeightPolicy {
   readonly #nodes = new Map<string, NodeState>();
 
   constructor(options: CapacityWeightPolicyOptions = {}) {
-    this.#slowStart = resolveSlowStart(options.slowStartWindowMs, options.slowStartFloor);
-    this.#staleAfterMs = resolveStaleAfterMs(options.staleAfterMs);
     this.#errorPenalty = atLeast('errorPenalty', options.errorPenalty ?? DEFAULT_ERROR_PENALTY, 0);
     this.#minCompletions = atLeast('minCompletions', options.minCompletions ?? DEFAULT_MIN_COMPLETIONS_PER_WINDOW, 0);
     this.#riseHalfLifeMs = atLeast('riseHalfLifeMs', options.riseHalfLifeMs ?? DEFAULT_RISE_HALF_LIFE_MS, 0);
@@ -145,8 +133,7 @@ export class CapacityWeightPolicy implements WeightPolicy {
 
   update(inputs: readonly WeightInput[], nowMs: number): Map<string, number> {
     const priors = inputs.map((input) => usablePrior(input.capacity));
-    const reports = inputs.map((input) => freshReport(input, this.#staleAfterMs));
-    const measured = reports.map((report, i) =>
+    const measured = inputs.map(({ report }, i) =>
       report !== undefined && priors[i] > 0
         ? measuredCapacity(report, this.#errorPenalty, this.#minCompletions)
         : undefined,
@@ -166,14 +153,14 @@ export class CapacityWeightPolicy implements WeightPolicy {
       if (m !== undefined) {
         target = Math.min(Math.max(m / ratePerUnit, prior / this.#clampRatio), prior * this.#clampRatio);
         state.measuredAtMs = nowMs;
-      } else if (reports[i] === undefined || nowMs - state.measuredAtMs > this.#measurementExpiryMs) {
+      } else if (input.report === undefined || nowMs - state.measuredAtMs > this.#measurementExpiryMs) {
         target = prior;
       } else {
         target = state.weight;
       }
       state.weight = this.#step(state.weight, target, nowMs - state.atMs);
       state.atMs = nowMs;
-      weights.set(input.id, state.weight * slowStartFactor(input.joinedAtMs, nowMs, this.#slowStart));
+      weights.set(input.id, state.weight);
     });
     return weights;
   }
@@ -208,7 +195,7 @@ function median(values: number[]): number {
 
 function atLeast(name: string, value: number, min: number): number {
   if (!(value >= min) || !Number.isFinite(value)) {
-    throw invalidArg(`capacity weight policy: ${name} must be a finite number >= ${min}, got ${value}`);
+    throw new ConfigError(`capacity weight policy: ${name} must be a finite number >= ${min}, got ${value}`);
   }
   return value;
 }

@@ -3,21 +3,12 @@
  * time) into the weights the SWRR picker runs on. They are pure apart from per-node smoothing state,
  * and `nowMs` is their only clock, so a test drives them with plain numbers and no timers.
  *
- * Every policy applies slow start (`slow-start.ts`) to its output, and every policy that reads load
- * reports ignores one older than `staleAfterMs`.
- *
- * The policy modules import the helpers below and this module imports the policies for the
- * factory: an import cycle, safe because the policy modules touch these bindings only inside
- * functions and constructors, never while they are being evaluated. Keep it that way.
+ * This module is the contract and the helpers the policies share; it imports no policy. A policy
+ * computes only its formula: hiding stale reports and slow start are applied once, around any
+ * policy, by `AdjustedWeightPolicy` (weight-policy-adjusted.ts), and the built-in policies are
+ * built by name in weight-policy-factory.ts.
  */
-import { invalidArg } from '../core/errors.js';
 import type { LoadReport } from '../core/load-report.js';
-import { AstraWeightPolicy, type AstraWeightPolicyOptions } from './weight-policy-astra.js';
-import { CapacityWeightPolicy, type CapacityWeightPolicyOptions } from './weight-policy-capacity.js';
-import { StaticWeightPolicy } from './weight-policy-static.js';
-
-/** A report this much older than now no longer counts: the node is likely being evicted anyway. */
-export const DEFAULT_STALE_AFTER_MS = 5_000;
 
 export interface WeightInput {
   readonly id: string;
@@ -28,7 +19,10 @@ export interface WeightInput {
   readonly capacity: number;
   /** Operator-given weight (`--backend URL=weight`); only the `static` policy reads it. */
   readonly staticWeight?: number;
-  /** Latest load report; absent for static backends and before the first heartbeat. */
+  /**
+   * Latest load report; absent for static backends and before the first heartbeat. A policy wrapped
+   * in AdjustedWeightPolicy also sees it absent once it is stale.
+   */
   readonly report?: LoadReport;
   /** nowMs − when the report was received, by the receiver's clock; Infinity when there is none. */
   readonly reportAgeMs: number;
@@ -49,57 +43,15 @@ export interface WeightPolicy {
   forget(id: string): void;
 }
 
-/** Options every policy accepts. */
-export interface WeightPolicyOptions {
-  /** See DEFAULT_SLOW_START_WINDOW_MS; 0 turns slow start off. */
-  slowStartWindowMs?: number;
-  /** See DEFAULT_SLOW_START_FLOOR. */
-  slowStartFloor?: number;
-  /** See DEFAULT_STALE_AFTER_MS. */
-  staleAfterMs?: number;
-}
-
-export const WEIGHT_POLICY_NAMES = ['static', 'astra', 'capacity'] as const;
-export type WeightPolicyName = (typeof WEIGHT_POLICY_NAMES)[number];
-
 /**
- * Proposed default: it measures capacity, so its weights do not move with the load they cause
- * (DESIGN §4). Bench has the last word.
+ * A bad policy name or option. A plain Error, not an InferError: it is the operator's mistake, found
+ * at boot or when a pool is built, and must never reach a client as a 400 of its own request.
  */
-export const DEFAULT_WEIGHT_POLICY_NAME: WeightPolicyName = 'capacity';
-
-export function isWeightPolicyName(name: string): name is WeightPolicyName {
-  return (WEIGHT_POLICY_NAMES as readonly string[]).includes(name);
-}
-
-/** Union of every policy's options; each policy reads the ones it knows. */
-export type AnyWeightPolicyOptions = AstraWeightPolicyOptions & CapacityWeightPolicyOptions;
-
-/** Builds a built-in policy by name (a CLI flag); unknown names and bad options throw INVALID_ARG. */
-export function createWeightPolicy(name: string, options: AnyWeightPolicyOptions = {}): WeightPolicy {
-  switch (name) {
-    case 'static':
-      return new StaticWeightPolicy(options);
-    case 'astra':
-      return new AstraWeightPolicy(options);
-    case 'capacity':
-      return new CapacityWeightPolicy(options);
-    default:
-      throw invalidArg(
-        `unknown weight policy '${name}' (known: ${WEIGHT_POLICY_NAMES.join(', ')})`,
-        'unknown_weight_policy',
-      );
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
   }
-}
-
-export function resolveStaleAfterMs(staleAfterMs = DEFAULT_STALE_AFTER_MS): number {
-  if (!(staleAfterMs >= 0)) throw invalidArg(`staleAfterMs must be >= 0, got ${staleAfterMs}`);
-  return staleAfterMs;
-}
-
-/** The member's report if it still counts (reportAgeMs <= staleAfterMs), else undefined. */
-export function freshReport(input: WeightInput, staleAfterMs: number): LoadReport | undefined {
-  return input.report !== undefined && input.reportAgeMs <= staleAfterMs ? input.report : undefined;
 }
 
 /** A prior that can be used as a weight: finite and > 0, else 0 (the node sits out). */

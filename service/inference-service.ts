@@ -1,15 +1,17 @@
 /**
- * The core calls both front doors (HTTP now, gRPC later) are built on. It knows the pools (what
- * is served, by whom) and the router (how a request reaches a backend), and nothing of the wire.
+ * The core service every front door calls (HTTP now, gRPC next). A door only turns its wire
+ * format into a request and the answer back; everything a request needs whatever door it came
+ * through lives here: the deadline (the client's, capped by --request-timeout-ms), cancellation
+ * (one AbortController per request, aborted by the deadline or by the door when the client goes
+ * away), request ids, and per-model metrics. Serving itself is the target's: a node's own models
+ * or pools of nodes.
  */
-import { InferError, notFound } from '../core/errors.js';
-import type { ModelMetadata } from '../core/model-metadata.js';
-import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { InferOptions } from '../scheduler/backend.js';
-import type { ModelIndexEntry } from '../node/model-host.js';
-import type { PoolSet } from '../scheduler/pool-set.js';
-import type { Router } from '../scheduler/router.js';
+import { InferError, asInferError, deadlineExceeded } from '../core/errors.js';
+import type { InferCall, WireAnswer, WirePayload } from '../core/infer-call.js';
+import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import type { Metrics } from './metrics.js';
+import type { ServingTarget } from './serving-target.js';
 
 export const SERVER_NAME = 'infergate';
 export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
@@ -20,87 +22,124 @@ export interface ServerMetadata {
   extensions: string[];
 }
 
-export interface InferenceServiceSources {
-  pools: PoolSet;
-  router: Router;
+/** One inference as a front door hands it over. */
+export interface ServiceRequest {
+  model: string;
+  version?: string;
+  requestId: string;
+  /** What the client asked for (a header or a gRPC deadline); capped by requestTimeoutMs. */
+  timeoutMs?: number;
+  /** The door aborts it when the client goes away; the service aborts it at the deadline. */
+  controller: AbortController;
+  payload: WirePayload;
+}
+
+export interface InferenceServiceOptions {
+  target: ServingTarget;
   version: string;
-  /** Models that are declared but not routable (failed declaration or load), for the index. */
-  unavailableModels?: () => ModelIndexEntry[];
-  /** Whether the process finished starting (models loaded, or registry accepting nodes). */
+  /** End-to-end time a request may take; a client may ask for less, never for more. */
+  requestTimeoutMs: number;
+  /** Whether the process finished starting (models loaded, or membership accepting nodes). */
   started: () => boolean;
-  /** Model configuration as Triton's config endpoint returns it. */
-  modelConfig: (model: string, version: string) => Promise<unknown>;
+  metrics?: Metrics;
+  /** Where failures of the server itself (INTERNAL) are reported; client errors are not logged. */
+  logError?: (message: string) => void;
 }
 
 export class InferenceService {
   #live = true;
   readonly #deadlines = new DeadlineTimer();
+  readonly #target: ServingTarget;
 
-  constructor(private readonly sources: InferenceServiceSources) {}
+  constructor(private readonly options: InferenceServiceOptions) {
+    this.#target = options.target;
+  }
 
   serverMetadata(): ServerMetadata {
-    return { name: SERVER_NAME, version: this.sources.version, extensions: PROTOCOL_EXTENSIONS };
+    return { name: SERVER_NAME, version: this.options.version, extensions: PROTOCOL_EXTENSIONS };
   }
 
   isLive(): boolean {
     return this.#live;
   }
 
-  /** Ready when started and every pool has a routable member. */
+  /** Ready when started and every served model takes requests. */
   isReady(): boolean {
-    if (!this.sources.started()) return false;
-    const nowMs = Date.now();
-    return this.sources.pools.pools().every((p) => p.hasRoutableMember(nowMs));
+    return this.options.started() && this.#target.ready();
   }
 
   markNotLive(): void {
     this.#live = false;
   }
 
-  /** Metadata of a model; with a version, of that version (which must exist). */
   modelMetadata(model: string, version?: string): ModelMetadata {
-    const pool = this.sources.pools.resolve(model, version);
-    return { ...pool.metadata, versions: this.sources.pools.versionsOf(model) };
-  }
-
-  /**
-   * What a request to the model (version) is validated against: modelMetadata without the list of
-   * versions, which validation does not read and which costs a copy and a sort to build. Shared,
-   * not a copy: read-only.
-   */
-  requestMetadata(model: string, version?: string): ModelMetadata {
-    return this.sources.pools.resolve(model, version).metadata;
+    return this.#target.metadata(model, version);
   }
 
   modelReady(model: string, version?: string): boolean {
-    const pool = this.sources.pools.resolve(model, version);
-    return pool.hasRoutableMember(Date.now());
+    return this.#target.modelReady(model, version);
   }
 
-  async modelConfig(model: string, version?: string): Promise<unknown> {
-    const pool = this.sources.pools.resolve(model, version);
-    return this.sources.modelConfig(model, pool.version);
+  modelConfig(model: string, version?: string): Promise<unknown> {
+    return this.#target.config(model, version);
   }
 
-  /** The repository index: served versions plus declared-but-unavailable ones. */
   modelIndex(): ModelIndexEntry[] {
-    const nowMs = Date.now();
-    const served: ModelIndexEntry[] = this.sources.pools.pools().map((p) => {
-      const ready = p.hasRoutableMember(nowMs);
-      return { name: p.model, version: p.version, state: ready ? 'READY' : 'UNAVAILABLE', reason: ready ? '' : 'no ready backend' };
-    });
-    const extra = this.sources.unavailableModels?.() ?? [];
-    return [...served, ...extra].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+    return this.#target.index();
   }
 
-  /** Routes the request; past its deadline the caller gets DEADLINE_EXCEEDED (504) even if a node still works on it. */
-  infer(request: InferRequest, options?: InferOptions): Promise<InferResponse> {
-    const routed = this.sources.router.infer(request, options);
-    if (options?.deadlineMs === undefined) return routed;
-    return this.#deadlines.race(routed, options.deadlineMs, deadlineExceeded);
+  /**
+   * Serves one inference. Resolves with the answer in the request's wire form (an error answer
+   * forwarded from a node included); rejects with an InferError. At the deadline the caller gets
+   * DEADLINE_EXCEEDED at once and the work is called off: a queued request leaves its queue, a run
+   * already started finishes and its result is dropped.
+   */
+  async infer(request: ServiceRequest): Promise<WireAnswer> {
+    const startedAt = performance.now();
+    const { metrics } = this.options;
+    const pending = metrics?.pendingRequests(request.model);
+    pending?.inc();
+    const limitMs = this.options.requestTimeoutMs;
+    const timeoutMs = request.timeoutMs === undefined ? limitMs : Math.min(request.timeoutMs, limitMs);
+    const deadlineMs = Date.now() + timeoutMs;
+    const { controller } = request;
+    const call: InferCall = {
+      model: request.model,
+      version: request.version,
+      requestId: request.requestId,
+      deadlineMs,
+      signal: controller.signal,
+      payload: request.payload,
+    };
+    try {
+      const answer = await this.#deadlines.race(this.#target.infer(call), deadlineMs, () => {
+        const error = deadlineExceeded();
+        controller.abort(error);
+        return error;
+      });
+      if (metrics) {
+        const version = answer.modelVersion ?? request.version ?? '';
+        if (answer.status < 400) {
+          const series = metrics.series(request.model, version);
+          series.success.inc();
+          series.duration.observe((performance.now() - startedAt) / 1000);
+        } else {
+          metrics.requestFailure.inc({ model: request.model, version, reason: `backend_${answer.status}` });
+        }
+      }
+      return answer;
+    } catch (err) {
+      const error = asInferError(err);
+      this.recordFailure(request.model, request.version, error);
+      if (error.code === 'INTERNAL') this.options.logError?.(`request ${request.requestId} to model '${request.model}' failed: ${error.message}`);
+      throw error;
+    } finally {
+      pending?.dec();
+    }
   }
-}
 
-function deadlineExceeded(): InferError {
-  return new InferError('DEADLINE_EXCEEDED', `request did not finish within its deadline (--request-timeout-ms)`, 'timeout');
+  /** Counts a request that failed, also one a door turned away before calling infer (413). */
+  recordFailure(model: string, version: string | undefined, error: InferError): void {
+    this.options.metrics?.requestFailure.inc({ model, version: version ?? '', reason: error.reason });
+  }
 }

@@ -1,16 +1,25 @@
-import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { Backend, InferOptions } from '../scheduler/backend.js';
-import type { ModelHost } from '../node/model-host.js';
+/**
+ * A backend in this process: the call goes straight to a handler that serves it (a node's own
+ * service), with no socket and no copy. For a gateway that hosts a node beside its pools, and for
+ * routing tests without a network.
+ */
+import type { InferCall, WireAnswer } from '../core/infer-call.js';
+import type { Backend } from '../scheduler/backend.js';
 
-/** The in-process backend: a direct call into this node's executors, no serialization. */
+export type LocalInferHandler = (call: InferCall, version: string) => Promise<WireAnswer>;
+
 export class LocalBackend implements Backend {
-  constructor(readonly id: string, private readonly host: ModelHost) {}
+  constructor(
+    readonly id: string,
+    private readonly handler: LocalInferHandler,
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
 
-  infer(request: InferRequest, options?: InferOptions): Promise<InferResponse> {
-    return this.host.executor(request.modelName, request.modelVersion ?? '').infer(request, options);
+  infer(call: InferCall, version: string): Promise<WireAnswer> {
+    return this.handler(call, version);
   }
 
-  async close(): Promise<void> {
-    await this.host.close();
+  close(): Promise<void> {
+    return this.onClose();
   }
 }

@@ -1,19 +1,25 @@
 /**
  * A backend across the network: any KServe v2 HTTP server (an infergate backend node, a Triton).
- * Requests travel with all tensors in the binary extension over an undici keep-alive pool.
- * Failures that mean "the node did not answer" become TransportError, so the router retries them.
+ * An inference is forwarded as it came: the client's body and its protocol headers go to the node
+ * unchanged over an undici keep-alive pool, and the node's answer comes back unchanged, status,
+ * headers and body. No tensor is decoded on the way. What is left of the request's deadline
+ * travels in the infergate-timeout-ms header, and an aborted call aborts the upstream request, so
+ * the node drops it from its queue. Failures that mean "the node did not answer" become
+ * TransportError, so the router sends the call elsewhere.
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
-import { encodeInferRequest, parseBinaryInferResponse } from '../core/infer-binary.js';
+import { InferError, TransportError, abortReason, fromHttpStatus } from '../core/errors.js';
+import type { InferCall, WireAnswer } from '../core/infer-call.js';
+import {
+  CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
+} from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
-import type { InferRequest, InferResponse } from '../core/tensor.js';
-import type { Backend, InferOptions } from '../scheduler/backend.js';
+import type { Backend } from '../scheduler/backend.js';
 
 export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
-/** Used when a request carries no deadline. */
-export const DEFAULT_BACKEND_REQUEST_TIMEOUT_MS = 60_000;
+/** Control requests (metadata, config, index) get this long. */
+export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
 
 export interface RemoteBackendOptions {
   connections: number;
@@ -38,29 +44,26 @@ export class RemoteBackend implements Backend {
     });
   }
 
-  async infer(request: InferRequest, options: InferOptions = {}): Promise<InferResponse> {
-    const { body, headerLength } = encodeInferRequest(request, { binaryOutputs: true });
-    const version = request.modelVersion ? `/versions/${encodeURIComponent(request.modelVersion)}` : '';
-    const timeoutMs = options.deadlineMs !== undefined
-      ? Math.max(1, options.deadlineMs - Date.now())
-      : DEFAULT_BACKEND_REQUEST_TIMEOUT_MS;
-    const headers: Record<string, string> = {
-      'content-type': 'application/octet-stream',
-      'inference-header-content-length': String(headerLength),
-    };
-    if (options.requestId) headers['x-request-id'] = options.requestId;
-    const response = await this.#send({
-      method: 'POST',
-      path: `/v2/models/${encodeURIComponent(request.modelName)}${version}/infer`,
-      headers,
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+  infer(call: InferCall, version: string): Promise<WireAnswer> {
+    const { payload, signal } = call;
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    const timeoutMs = Math.max(1, call.deadlineMs - Date.now());
+    // A flat [name, value, ...] list: undici copies it without building an object.
+    const headers: string[] = [REQUEST_ID, call.requestId, TIMEOUT_MS, String(timeoutMs)];
+    if (payload.contentType !== undefined) headers.push(CONTENT_TYPE, payload.contentType);
+    if (payload.headerLength !== undefined) headers.push(INFERENCE_HEADER_CONTENT_LENGTH, payload.headerLength);
+    if (payload.contentEncoding !== undefined) headers.push(CONTENT_ENCODING, payload.contentEncoding);
+    return new Promise<WireAnswer>((resolve, reject) => {
+      const handler = new ForwardHandler(this.url, version, signal, resolve, reject);
+      this.#pool.dispatch({
+        method: 'POST',
+        path: `/v2/models/${encodeURIComponent(call.model)}/versions/${encodeURIComponent(version)}/infer`,
+        headers,
+        body: payload.body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      }, handler);
     });
-    if (response.status !== 200) throw errorFromBody(response.status, response.body, this.url);
-    const lengthHeader = response.headers['inference-header-content-length'];
-    const responseHeaderLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
-    return parseBinaryInferResponse(response.body, responseHeaderLength);
   }
 
   async metadata(model: string, version: string): Promise<ModelMetadata> {
@@ -80,7 +83,7 @@ export class RemoteBackend implements Backend {
   }
 
   async getJson<T>(path: string, method: 'GET' | 'POST' = 'GET'): Promise<T> {
-    const response = await this.#send({ method, path, headersTimeout: DEFAULT_CONNECT_TIMEOUT_MS * 5, bodyTimeout: DEFAULT_CONNECT_TIMEOUT_MS * 5 });
+    const response = await this.#send({ method, path, headersTimeout: CONTROL_REQUEST_TIMEOUT_MS, bodyTimeout: CONTROL_REQUEST_TIMEOUT_MS });
     if (response.status !== 200) throw errorFromBody(response.status, response.body, this.url);
     return JSON.parse(response.body.toString('utf8')) as T;
   }
@@ -131,4 +134,69 @@ function errorFromBody(status: number, body: Buffer, url: string): InferError {
     // Not the protocol's error shape: keep the status line.
   }
   return new InferError(fromHttpStatus(status), message, status >= 500 ? 'backend_error' : 'backend_rejected');
+}
+
+/**
+ * undici's low-level handler (the callback form that undici runs without an adapter): collects the
+ * answer's chunks and keeps the two protocol headers a client needs.
+ */
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #contentType = JSON_CONTENT_TYPE;
+  #headerLength: string | undefined;
+  #chunks: Buffer[] = [];
+  #abort: ((err?: Error) => void) | undefined;
+  #settled = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly version: string,
+    private readonly signal: AbortSignal,
+    private readonly resolve: (answer: WireAnswer) => void,
+    private readonly reject: (error: InferError) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.signal.aborted) abort(abortReason(this.signal));
+    else this.signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    this.#status = statusCode;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i].toString('latin1').toLowerCase();
+      if (name === CONTENT_TYPE) this.#contentType = rawHeaders[i + 1].toString('latin1');
+      else if (name === INFERENCE_HEADER_CONTENT_LENGTH) this.#headerLength = rawHeaders[i + 1].toString('latin1');
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.#settle()) return;
+    const body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
+    this.resolve({ status: this.#status, contentType: this.#contentType, headerLength: this.#headerLength, body, modelVersion: this.version });
+  }
+
+  onError(err: Error): void {
+    if (this.#settle()) return;
+    this.reject(this.signal.aborted ? abortReason(this.signal) : toBackendError(err, this.url));
+  }
+
+  readonly #onAbort = (): void => {
+    this.#abort?.(abortReason(this.signal));
+  };
+
+  /** True when already settled; otherwise marks it settled and stops listening for aborts. */
+  #settle(): boolean {
+    if (this.#settled) return true;
+    this.#settled = true;
+    this.signal.removeEventListener('abort', this.#onAbort);
+    return false;
+  }
 }

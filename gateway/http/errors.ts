@@ -11,12 +11,13 @@ import { InferError, toHttpStatus } from '../../core/errors.js';
  */
 export type ErrorObserver = (error: InferError, request: FastifyRequest, framework: boolean) => void;
 
-export function installErrorHandling(app: FastifyInstance, onError?: ErrorObserver): void {
+export function installErrorHandling(app: FastifyInstance, onError?: ErrorObserver, logError?: (message: string) => void): void {
   app.setErrorHandler((err: FastifyError | InferError, request, reply) => {
     const error = toInferError(err);
     onError?.(error, request, !(err instanceof InferError));
     const status = toHttpStatus(error.code);
-    if (status >= 500 && error.code === 'INTERNAL') request.log.error({ err }, 'internal error');
+    // A failure of the server itself is logged at every level; a client's mistake is not.
+    if (error.code === 'INTERNAL') logError?.(`${request.method} ${request.url.split('?')[0]} (request ${request.id}) failed: ${err.stack ?? err.message}`);
     void reply.status(status).send({ error: error.message });
   });
   app.setNotFoundHandler((request, reply) => {

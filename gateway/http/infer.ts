@@ -1,78 +1,158 @@
+/**
+ * POST .../infer: the request body as it came (JSON or the binary tensor extension) goes to the
+ * inference service, and its answer goes back as it is. Two entries share one function:
+ * - `handleInferRequest` on node:http, ahead of fastify, for every infer request that arrives on
+ *   a socket: the hottest route skips the framework's per-request work;
+ * - the fastify route, which serves the same answer to `app.inject()` (tests) and anything that
+ *   reaches fastify without the node:http entry.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { InferError, asInferError, invalidArg } from '../../core/errors.js';
-import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLength } from '../../core/infer-binary.js';
-import { parseJsonInferRequest, parseJsonWithNonFinite, type InferLimits } from '../../core/infer-json.js';
-import type { ModelMetadata } from '../../core/model-metadata.js';
-import type { InferRequest } from '../../core/tensor.js';
+import { InferError, asInferError, clientClosed } from '../../core/errors.js';
+import type { WireAnswer } from '../../core/infer-call.js';
+import {
+  CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, REQUEST_ID, TIMEOUT_MS,
+} from '../../core/http-headers.js';
+import { httpErrorAnswer } from '../../core/kserve-http-codec.js';
 import type { InferenceService } from '../../service/inference-service.js';
 import type { FrontDoorLimits } from '../../service/limits.js';
-import type { Metrics } from '../../service/metrics.js';
 import { MODEL_PATHS } from './models.js';
 
-export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
+/** `/v2/models/<m>[/versions/<v>]/infer`, an optional trailing slash and query. */
+const INFER_PATH = /^\/v2\/models\/([^/?]+)(?:\/versions\/([^/?]+))?\/infer\/?(?:\?.*)?$/;
 
-interface ModelParams {
+interface InferTarget {
   model: string;
   version?: string;
 }
 
-/** POST .../infer: JSON or the binary tensor extension in, the same out. */
-export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, metrics?: Metrics): FastifyPluginAsync => async (app) => {
-  const inferLimits: InferLimits = { maxElements: limits.maxTensorElements };
-  for (const base of MODEL_PATHS) {
-    app.post<{ Params: ModelParams }>(`${base}/infer`, async (request, reply) => {
-      const { model, version } = request.params;
-      const startedAt = performance.now();
-      const pending = metrics?.pendingRequests(model);
-      pending?.inc();
-      // The version a failure is counted under: as asked, then as served once known.
-      let servedVersion = version ?? '';
-      try {
-        const meta = service.requestMetadata(model, version);
-        const body = request.body as Buffer | undefined;
-        if (!body || body.length === 0) throw invalidArg('request body is empty: expected a JSON inference request', 'empty_body');
-        const inferRequest = parseBody(body, request.headers[HEADER_LENGTH_HEADER], model, version, meta, inferLimits);
-        const response = await service.infer(inferRequest, {
-          deadlineMs: Date.now() + limits.requestTimeoutMs,
-          requestId: String(request.id),
-        });
-        servedVersion = response.modelVersion;
-        const encoded = encodeInferResponse(response, inferRequest);
-        if (metrics) {
-          const series = metrics.series(model, response.modelVersion);
-          series.success.inc();
-          series.duration.observe((performance.now() - startedAt) / 1000);
-        }
-        if (encoded.headerLength !== undefined) {
-          void reply.header('Inference-Header-Content-Length', encoded.headerLength);
-        }
-        return reply.type(encoded.contentType).send(encoded.body);
-      } catch (err) {
-        const error = asInferError(err);
-        metrics?.requestFailure.inc({ model, version: servedVersion, reason: error.reason });
-        throw error;
-      } finally {
-        pending?.dec();
+/** Answers one infer request; never rejects (a failure becomes the protocol's error answer). */
+async function answerInfer(
+  service: InferenceService,
+  target: InferTarget,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  requestId: string,
+  controller: AbortController,
+): Promise<WireAnswer> {
+  try {
+    return await service.infer({
+      model: target.model,
+      version: target.version,
+      requestId,
+      timeoutMs: timeoutOf(headers[TIMEOUT_MS]),
+      controller,
+      payload: {
+        format: 'kserve-http',
+        body,
+        headerLength: single(headers[INFERENCE_HEADER_CONTENT_LENGTH]),
+        contentType: headers[CONTENT_TYPE],
+        contentEncoding: headers[CONTENT_ENCODING],
+      },
+    });
+  } catch (err) {
+    return httpErrorAnswer(asInferError(err));
+  }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function timeoutOf(value: string | string[] | undefined): number | undefined {
+  const text = single(value);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(text.trim())) {
+    throw new InferError('INVALID_ARG', `${TIMEOUT_MS} must be a whole number of milliseconds, got ${JSON.stringify(text)}`, 'bad_timeout');
+  }
+  return Number(text);
+}
+
+function answerHeaders(answer: WireAnswer): Record<string, string | number> {
+  const headers: Record<string, string | number> = { [CONTENT_TYPE]: answer.contentType, [CONTENT_LENGTH]: answer.body.byteLength };
+  if (answer.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = answer.headerLength;
+  return headers;
+}
+
+function decodeTarget(match: RegExpExecArray): InferTarget | undefined {
+  try {
+    return { model: decodeURIComponent(match[1]), version: match[2] === undefined ? undefined : decodeURIComponent(match[2]) };
+  } catch {
+    return undefined; // malformed percent-encoding: let fastify answer 400
+  }
+}
+
+/**
+ * The node:http entry: true when it took the request (a POST to an infer path), false to leave it
+ * to fastify. Reads the body under --max-body-bytes, aborts the request when the client goes away
+ * before its answer.
+ */
+export function createInferRequestHandler(
+  service: InferenceService,
+  limits: FrontDoorLimits,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const tooLarge = () => new InferError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit (--max-body-bytes)', 'body_too_large');
+  return (req, res) => {
+    if (req.method !== 'POST') return false;
+    const match = INFER_PATH.exec(req.url ?? '');
+    if (!match) return false;
+    const target = decodeTarget(match);
+    if (!target) return false;
+    const refuse = (error: InferError) => {
+      service.recordFailure(target.model, target.version, error);
+      const answer = httpErrorAnswer(error);
+      // The rest of the body is not read: the connection cannot carry another request.
+      res.writeHead(answer.status, { ...answerHeaders(answer), connection: 'close' });
+      res.end(answer.body, () => req.destroy());
+    };
+    const declared = Number(req.headers[CONTENT_LENGTH]);
+    if (declared > limits.maxBodyBytes) {
+      refuse(tooLarge());
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > limits.maxBodyBytes) {
+        refused = true;
+        refuse(tooLarge());
+        return;
       }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      const requestId = single(req.headers[REQUEST_ID]) || randomUUID();
+      const controller = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort(clientClosed());
+      });
+      void answerInfer(service, target, req.headers, body, requestId, controller).then((answer) => {
+        if (res.destroyed) return;
+        res.writeHead(answer.status, answerHeaders(answer));
+        res.end(answer.body);
+      });
+    });
+    return true;
+  };
+}
+
+/** The same route on fastify: for `app.inject()`, and behind any server without the node:http entry. */
+export const inferRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
+  for (const base of MODEL_PATHS) {
+    app.post<{ Params: InferTarget }>(`${base}/infer`, async (request, reply) => {
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) controller.abort(clientClosed());
+      });
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), controller);
+      return reply.status(answer.status).headers(answerHeaders(answer)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     });
   }
 };
-
-function parseBody(
-  body: Buffer,
-  headerLengthValue: string | string[] | undefined,
-  model: string,
-  version: string | undefined,
-  meta: ModelMetadata,
-  inferLimits: InferLimits,
-): InferRequest {
-  const headerLength = parseInferenceHeaderLength(headerLengthValue);
-  if (headerLength !== undefined) return parseBinaryInferRequest(body, headerLength, model, version, meta, inferLimits);
-  let json: unknown;
-  try {
-    json = parseJsonWithNonFinite(body.toString('utf8'));
-  } catch (err) {
-    throw new InferError('INVALID_ARG', `malformed JSON in request body: ${(err as Error).message}`, 'malformed_json');
-  }
-  return parseJsonInferRequest(json, model, version, meta, inferLimits);
-}

@@ -5,12 +5,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidArg } from '../../core/errors.js';
 import { parseLoadReport } from '../../core/load-report.js';
-import type { PoolSet } from '../../scheduler/pool-set.js';
+import type { PoolView } from '../../scheduler/pool.js';
 import type { NodeRegistry } from '../../scheduler/registry.js';
 import { jsonBody } from './server.js';
 
-export const poolRoutes = (pools: PoolSet): FastifyPluginAsync => async (app) => {
-  app.get('/infergate/pools', async () => ({ pools: pools.view(Date.now()) }));
+/** GET /infergate/pools: a gateway's pools, or a node's own models in the same shape. */
+export const poolRoutes = (view: () => PoolView[]): FastifyPluginAsync => async (app) => {
+  app.get('/infergate/pools', async () => ({ pools: view() }));
 };
 
 export const registryRoutes = (registry: NodeRegistry, heartbeatIntervalMs: number): FastifyPluginAsync => async (app) => {
@@ -25,7 +26,12 @@ export const registryRoutes = (registry: NodeRegistry, heartbeatIntervalMs: numb
     return { ok: true, heartbeat_interval_ms: heartbeatIntervalMs };
   });
   app.post('/infergate/leave', async (request) => {
-    const body = jsonBody<{ nodeId?: unknown; sentAtMs?: unknown }>(request.body);
+    let body: { nodeId?: unknown; sentAtMs?: unknown } | undefined;
+    try {
+      body = jsonBody(request.body);
+    } catch (err) {
+      throw invalidArg(`bad leave message: ${(err as Error).message}`, 'bad_leave');
+    }
     if (typeof body?.nodeId !== 'string') throw invalidArg(`leave expects {"nodeId": "<id>", "sentAtMs": <ms>}`, 'bad_leave');
     registry.leave(body.nodeId, typeof body.sentAtMs === 'number' ? body.sentAtMs : undefined);
     return { ok: true };

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Datatype, TensorData } from '../../core/datatypes.js';
 import { InferError, type ErrorCode } from '../../core/errors.js';
 import { numberToBf16, numberToFp16 } from '../../core/half-float.js';
+import { BINARY_CONTENT_TYPE, JSON_CONTENT_TYPE } from '../../core/http-headers.js';
 import {
-  BINARY_CONTENT_TYPE,
-  JSON_CONTENT_TYPE,
   blobToTensorData,
   encodeInferRequest,
   encodeInferResponse,

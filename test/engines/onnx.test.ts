@@ -13,9 +13,8 @@ import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
 import { createDefaultEngineRegistry, EngineRegistry } from '../../engines/engine-registry.js';
 import type { ExecuteResult, LoadedModel, ModelLoadSpec } from '../../engines/engine.js';
-import {
-  availableExecutionProviders, defaultIntraOpThreads, OnnxEngine, OnnxModelInstance, providerFallbacks, type OnnxExecution,
-} from '../../engines/onnx.js';
+import { availableExecutionProviders, defaultIntraOpThreads, providerFallbacks } from '../../engines/onnx-providers.js';
+import { OnnxEngine, OnnxModelInstance, type OnnxExecution } from '../../engines/onnx.js';
 import { SimEngine } from '../../engines/sim.js';
 import {
   buildModels, generatedModelPath, IDENTITY_TYPES, TINY_CNN_INPUT_SIZE, TINY_CNN_WEIGHTS, writeModels,

@@ -153,7 +153,7 @@ describe('operator view', () => {
     expect(pools.map((p) => p.model).sort()).toEqual(BUNDLED);
     for (const pool of pools) {
       expect(pool.version).toBe('1');
-      expect(pool.policy).toBe('static');
+      expect(pool.policy).toBe('local');
       expect(pool.nodes).toHaveLength(1);
       const node = pool.nodes[0];
       expect(Object.keys(node).sort()).toEqual(['capacity', 'failures', 'id', 'in_flight', 'requests', 'state', 'url', 'weight']);

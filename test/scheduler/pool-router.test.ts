@@ -2,26 +2,40 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../scheduler/backend.js';
 import { InferError, TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
-import type { InferRequest, InferResponse } from '../../core/tensor.js';
+import type { InferCall, WireAnswer } from '../../core/infer-call.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import { BackendPool, DEFAULT_POOL_OPTIONS } from '../../scheduler/pool.js';
 import { RetryBudget } from '../../scheduler/retry-budget.js';
 import { Router } from '../../scheduler/router.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy.js';
+import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
 
 const META: ModelMetadata = { name: 'm', versions: ['1'], platform: 'test', inputs: [], outputs: [], maxBatchSize: 0 };
 const noSlowStart = () => createWeightPolicy('static', { slowStartWindowMs: 0 });
 
+/** What a scripted node does with one call: answer 200, answer another status, or give no answer (throw). */
+type Scripted = 'ok' | number | InferError;
+
 /** A scripted in-memory backend: answers per a function of the call number (unit-test double). */
 class ScriptedBackend implements Backend {
   calls = 0;
-  constructor(readonly id: string, private readonly script: (call: number) => 'ok' | InferError = () => 'ok') {}
-  async infer(request: InferRequest): Promise<InferResponse> {
+  versions: string[] = [];
+  constructor(readonly id: string, private readonly script: (call: number) => Scripted = () => 'ok') {}
+  async infer(_call: InferCall, version: string): Promise<WireAnswer> {
+    this.versions.push(version);
     const outcome = this.script(this.calls++);
-    if (outcome !== 'ok') throw outcome;
-    return { modelName: request.modelName, modelVersion: request.modelVersion ?? '', outputs: [], id: this.id };
+    if (outcome instanceof InferError) throw outcome;
+    const status = outcome === 'ok' ? 200 : outcome;
+    return { status, contentType: 'application/json', body: Buffer.from(JSON.stringify({ node: this.id })), modelVersion: version };
   }
   async close(): Promise<void> {}
+}
+
+function nodeOf(answer: WireAnswer): string {
+  return (JSON.parse(Buffer.from(answer.body).toString()) as { node: string }).node;
+}
+
+function callFor(model = 'm', version?: string, deadlineMs = Number.MAX_SAFE_INTEGER, controller = new AbortController()): InferCall {
+  return { model, version, requestId: 'r', deadlineMs, signal: controller.signal, payload: { format: 'kserve-http', body: Buffer.alloc(0) } };
 }
 
 function poolWith(weights: Record<string, number>, options = DEFAULT_POOL_OPTIONS): { pool: BackendPool; backends: Record<string, ScriptedBackend> } {
@@ -166,7 +180,7 @@ describe('BackendPool', () => {
 });
 
 describe('Router', () => {
-  function routerOver(scripts: Record<string, (call: number) => 'ok' | InferError>, clock = () => 0) {
+  function routerOver(scripts: Record<string, (call: number) => Scripted>, clock = () => 0) {
     const pools = new PoolSet(noSlowStart, DEFAULT_POOL_OPTIONS, () => 0);
     const pool = pools.getOrCreate('m', '1', META);
     const backends: Record<string, ScriptedBackend> = {};
@@ -176,48 +190,101 @@ describe('Router', () => {
     }
     return { router: new Router(pools, { clock }), pool, backends };
   }
-  const request: InferRequest = { modelName: 'm', inputs: [] };
 
-  it('retries a transport failure once on another node and ejects the failed one', async () => {
+  it('forwards to the pool\'s version and returns the answer unchanged', async () => {
+    const { router, backends } = routerOver({ a: () => 'ok' });
+    const answer = await router.infer(callFor());
+    expect(answer.status).toBe(200);
+    expect(nodeOf(answer)).toBe('a');
+    expect(backends.a.versions).toEqual(['1']);
+  });
+
+  it('retries a transport failure on another node and ejects the failed one', async () => {
     const { router, pool, backends } = routerOver({ a: () => new TransportError('refused'), b: () => 'ok', c: () => 'ok' });
-    const response = await router.infer(request);
-    expect(response.id).not.toBe('a');
+    const answer = await router.infer(callFor());
+    expect(nodeOf(answer)).not.toBe('a');
     expect(backends.a.calls).toBe(1);
     expect(pool.member('a')!.isEjected(0)).toBe(true);
     expect(pool.member('a')!.inFlight).toBe(0);
   });
 
-  it('does not retry a client error (the model said no)', async () => {
-    const { router, backends } = routerOver({ a: () => new InferError('INVALID_ARG', 'bad'), b: () => 'ok' });
-    await expect(router.infer(request)).rejects.toMatchObject({ code: 'INVALID_ARG' });
+  it('returns an error answer of the node unchanged and does not retry it (the model said no)', async () => {
+    const { router, backends } = routerOver({ a: () => 400, b: () => 400 });
+    const answer = await router.infer(callFor());
+    expect(answer.status).toBe(400);
     expect(backends.a.calls + backends.b.calls).toBe(1);
   });
 
-  it('retries a 503 from a draining node', async () => {
-    const { router } = routerOver({ a: () => new InferError('UNAVAILABLE', 'draining'), b: () => 'ok' });
-    const response = await router.infer(request);
-    expect(response.id).toBe('b');
+  it('retries a 503 from a draining node once', async () => {
+    const { router } = routerOver({ a: () => 503, b: () => 'ok' });
+    const answer = await router.infer(callFor());
+    expect(nodeOf(answer)).toBe('b');
   });
 
-  it('gives up after two attempts with the last error', async () => {
-    const { router, backends } = routerOver({ a: () => new TransportError('x'), b: () => new TransportError('y'), c: () => new TransportError('z') });
-    await expect(router.infer(request)).rejects.toBeInstanceOf(TransportError);
+  it('returns the second 503 when every node is unavailable (one 503 retry per request)', async () => {
+    const { router, backends } = routerOver({ a: () => 503, b: () => 503, c: () => 503 });
+    const answer = await router.infer(callFor());
+    expect(answer.status).toBe(503);
     expect(backends.a.calls + backends.b.calls + backends.c.calls).toBe(2);
+  });
+
+  it('tries up to three nodes when none answers, then fails with the last transport error', async () => {
+    const { router, backends } = routerOver({
+      a: () => new TransportError('x'), b: () => new TransportError('y'), c: () => new TransportError('z'), d: () => new TransportError('w'),
+    });
+    await expect(router.infer(callFor())).rejects.toBeInstanceOf(TransportError);
+    expect(backends.a.calls + backends.b.calls + backends.c.calls + backends.d.calls).toBe(3);
+  });
+
+  it('retries transport failures beyond the retry budget (a dying node loses nothing)', async () => {
+    const pools = new PoolSet(noSlowStart, DEFAULT_POOL_OPTIONS, () => 0);
+    const pool = pools.getOrCreate('m', '1', META);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const dying: Backend = { id: 'dead', infer: async () => { await held; throw new TransportError('reset'); }, close: async () => {} };
+    const live = new ScriptedBackend('live');
+    pool.upsert({ id: 'dead', nodeId: 'dead', url: 'dead', backend: dying, capacity: 1, staticWeight: 1000 }, 0);
+    pool.upsert({ id: 'live', nodeId: 'live', url: 'live', backend: live, capacity: 1, staticWeight: 1 }, 0);
+    const router = new Router(pools, { clock: () => 0 });
+    // 100 requests in flight on the dying node: far more than the 503 retry budget (max(10, 50 %)).
+    const answers = Array.from({ length: 100 }, () => router.infer(callFor()));
+    release();
+    const settled = await Promise.allSettled(answers);
+    expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(0);
+    expect(live.calls).toBeGreaterThanOrEqual(100);
   });
 
   it('does not retry past the deadline', async () => {
     let now = 0;
     const { router, backends } = routerOver({ a: () => { now = 2_000; return new TransportError('slow refuse'); }, b: () => 'ok' }, () => now);
-    await expect(router.infer(request, { deadlineMs: 1_000 })).rejects.toBeInstanceOf(TransportError);
+    await expect(router.infer(callFor('m', undefined, 1_000))).rejects.toBeInstanceOf(TransportError);
     expect(backends.b.calls).toBe(0);
+  });
+
+  it('stops with the abort reason once the call is aborted, and frees the node', async () => {
+    const pools = new PoolSet(noSlowStart, DEFAULT_POOL_OPTIONS, () => 0);
+    const pool = pools.getOrCreate('m', '1', META);
+    const controller = new AbortController();
+    const hanging: Backend = {
+      id: 'h',
+      infer: (call) => new Promise((_, reject) => call.signal.addEventListener('abort', () => reject(new TransportError('aborted')))),
+      close: async () => {},
+    };
+    pool.upsert({ id: 'h', nodeId: 'h', url: 'h', backend: hanging, capacity: 1, staticWeight: 1 }, 0);
+    const router = new Router(pools, { clock: () => 0 });
+    const answer = router.infer(callFor('m', undefined, Number.MAX_SAFE_INTEGER, controller));
+    controller.abort(new InferError('DEADLINE_EXCEEDED', 'late', 'timeout'));
+    await expect(answer).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(pool.member('h')!.inFlight).toBe(0);
+    expect(pool.member('h')!.isEjected(0)).toBe(false);
   });
 
   it('answers 404 for an unknown model and version, 503 when no node is routable', async () => {
     const { router, pool } = routerOver({ a: () => 'ok' });
-    await expect(router.infer({ modelName: 'nope', inputs: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(router.infer({ modelName: 'm', modelVersion: '9', inputs: [] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(router.infer(callFor('nope'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(router.infer(callFor('m', '9'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
     pool.setState('a', 'draining', 0);
-    await expect(router.infer(request)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(router.infer(callFor())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 });
 

@@ -9,12 +9,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteBackend } from '../../transport/remote-backend.js';
 import { bundledModelsDir } from '../../core/package-root.js';
+import type { InferCall } from '../../core/infer-call.js';
 import type { LoadReport } from '../../core/load-report.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import { NodeRegistry } from '../../scheduler/registry.js';
 import { Router } from '../../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../../scheduler/static-backends.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy.js';
+import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
 
 let server: EmbeddedServer;
@@ -49,10 +50,11 @@ function setup(clock = () => Date.now()) {
   return { pools, registry, backends, router: new Router(pools) };
 }
 
-const request = {
-  modelName: 'identity',
-  inputs: [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, 16], data: Float32Array.from({ length: 16 }, (_, i) => i * 0.5) }],
-};
+const DATA = Array.from({ length: 16 }, (_, i) => i * 0.5);
+const call = (): InferCall => ({
+  model: 'identity', requestId: 'r', deadlineMs: Date.now() + 10_000, signal: new AbortController().signal,
+  payload: { format: 'kserve-http', contentType: 'application/json', body: Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: DATA }] })) },
+});
 
 function report(sentAtMs: number, state: 'ready' | 'draining' = 'ready'): LoadReport {
   return {
@@ -75,7 +77,7 @@ describe('parseStaticBackend', () => {
 });
 
 describe('static backend (any KServe v2 server), probed', () => {
-  it('joins the pools of its READY models with its declared weight and serves requests through the binary hop', async () => {
+  it('joins the pools of its READY models with its declared weight and forwards requests to it unchanged', async () => {
     const { pools, registry, router } = setup();
     const prober = new StaticBackendProber([{ url, weight: 3 }], registry, (id, u) => new RemoteBackend(id, u));
     await prober.probeAll();
@@ -84,8 +86,11 @@ describe('static backend (any KServe v2 server), probed', () => {
     expect(view[0]).toMatchObject({ model: 'identity', version: '1', nodes: [{ id: url, url, state: 'ready', weight: 3, capacity: 3 }] });
     // Metadata came from the node, max_batch_size from its config endpoint.
     expect(pools.get('identity', '1')!.metadata).toMatchObject({ maxBatchSize: 8, inputs: [{ name: 'INPUT0', shape: [-1, 16] }] });
-    const response = await router.infer(request);
-    expect(Array.from(response.outputs[0].data as Float32Array)).toEqual(Array.from(request.inputs[0].data));
+    const answer = await router.infer(call());
+    expect(answer.status).toBe(200);
+    const body = JSON.parse(Buffer.from(answer.body).toString()) as { model_version: string; outputs: { data: number[] }[] };
+    expect(body.model_version).toBe('1');
+    expect(body.outputs[0].data).toEqual(DATA);
     await prober.close();
     await registry.close();
   });

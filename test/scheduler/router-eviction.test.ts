@@ -1,25 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
-import type { InferRequest, InferResponse } from '../../core/tensor.js';
+import type { InferCall, WireAnswer } from '../../core/infer-call.js';
 import type { Backend } from '../../scheduler/backend.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import type { MemberSpec } from '../../scheduler/pool.js';
 import { Router } from '../../scheduler/router.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy.js';
+import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
 
 const METADATA: ModelMetadata = {
   name: 'm', versions: ['1'], platform: 'sim', maxBatchSize: 0,
   inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [-1] }],
   outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1] }],
 };
-const REQUEST: InferRequest = { modelName: 'm', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1], data: new Float32Array([1]) }] };
+const call = (): InferCall => ({
+  model: 'm', requestId: 'r', deadlineMs: Number.MAX_SAFE_INTEGER, signal: new AbortController().signal,
+  payload: { format: 'kserve-http', body: Buffer.from('{}') },
+});
 
 /** A backend whose answers the test releases by hand. */
 class HeldBackend implements Backend {
   readonly held: { reject: (err: Error) => void }[] = [];
   constructor(readonly id: string) {}
-  infer(): Promise<InferResponse> {
+  infer(): Promise<WireAnswer> {
     return new Promise((_resolve, reject) => this.held.push({ reject }));
   }
   async close(): Promise<void> {}
@@ -28,9 +31,9 @@ class HeldBackend implements Backend {
 class AnsweringBackend implements Backend {
   calls = 0;
   constructor(readonly id: string) {}
-  async infer(): Promise<InferResponse> {
+  async infer(): Promise<WireAnswer> {
     this.calls++;
-    return { modelName: 'm', modelVersion: '1', outputs: [] };
+    return { status: 200, contentType: 'application/json', body: Buffer.from('{}') };
   }
   async close(): Promise<void> {}
 }
@@ -54,7 +57,7 @@ describe('Router with members that leave while requests are in flight', () => {
     const gone = new HeldBackend('a');
     pool.upsert(spec('a', gone), 0);
     // Four requests fill a's cap: it sits out of the picker (eligible = false).
-    const pending = Array.from({ length: 4 }, () => router.infer(REQUEST));
+    const pending = Array.from({ length: 4 }, () => router.infer(call()));
     expect(pool.member('a')!.eligible).toBe(false);
     const b = new AnsweringBackend('b');
     pool.upsert(spec('b', b), 0);
@@ -70,7 +73,7 @@ describe('Router with members that leave while requests are in flight', () => {
     const { pool, router } = setup();
     const old = new HeldBackend('a');
     pool.upsert(spec('a', old), 0);
-    const pending = router.infer(REQUEST);
+    const pending = router.infer(call());
     await flush();
     pool.remove('a');
     const b = new AnsweringBackend('b');

@@ -8,15 +8,14 @@ import {
   resolveSlowStart,
   slowStartFactor,
 } from '../../scheduler/slow-start.js';
+import { ConfigError, type WeightInput, type WeightPolicy } from '../../scheduler/weight-policy.js';
+import { AdjustedWeightPolicy, DEFAULT_STALE_AFTER_MS } from '../../scheduler/weight-policy-adjusted.js';
 import {
   createWeightPolicy,
-  DEFAULT_STALE_AFTER_MS,
   DEFAULT_WEIGHT_POLICY_NAME,
   isWeightPolicyName,
   WEIGHT_POLICY_NAMES,
-  type WeightInput,
-  type WeightPolicy,
-} from '../../scheduler/weight-policy.js';
+} from '../../scheduler/weight-policy-factory.js';
 import { StaticWeightPolicy } from '../../scheduler/weight-policy-static.js';
 import {
   ASTRA_IDLE_LOAD_TERM,
@@ -123,7 +122,8 @@ describe('slowStartFactor', () => {
     [10_000, 1.5],
     [10_000, NaN],
   ])('rejects window %d, floor %d', (windowMs, floor) => {
-    expect(() => resolveSlowStart(windowMs, floor)).toThrow(InferError);
+    expect(() => resolveSlowStart(windowMs, floor)).toThrow(ConfigError);
+    expect(() => resolveSlowStart(windowMs, floor)).not.toThrow(InferError);
   });
 
   it('fills in defaults', () => {
@@ -137,21 +137,29 @@ describe('createWeightPolicy', () => {
     expect(isWeightPolicyName(name)).toBe(true);
   });
 
-  it('builds the policy classes', () => {
-    expect(createWeightPolicy('static')).toBeInstanceOf(StaticWeightPolicy);
-    expect(createWeightPolicy('astra')).toBeInstanceOf(AstraWeightPolicy);
-    expect(createWeightPolicy('capacity')).toBeInstanceOf(CapacityWeightPolicy);
+  // The wrapper hides the class, so each policy is told apart by its formula on one input:
+  // static reads staticWeight, astra scales the prior by ln 101, capacity seeds with the prior.
+  it.each<[string, number]>([
+    ['static', 5],
+    ['astra', 2 * Math.log(101)],
+    ['capacity', 2],
+  ])('builds %s wrapped in AdjustedWeightPolicy', (name, expected) => {
+    const policy = createWeightPolicy(name);
+    expect(policy).toBeInstanceOf(AdjustedWeightPolicy);
+    expectWeights(weightsOf(policy, [member('a', 2, { staticWeight: 5 })], T0), [expected]);
   });
 
-  it('rejects an unknown name with INVALID_ARG', () => {
+  it('rejects an unknown name with a ConfigError, not a client-facing InferError', () => {
     expect(isWeightPolicyName('least-conn')).toBe(false);
     expect(() => createWeightPolicy('least-conn')).toThrow(/unknown weight policy 'least-conn'.*static, astra, capacity/);
+    let thrown: unknown;
     try {
       createWeightPolicy('least-conn');
     } catch (err) {
-      expect(err).toBeInstanceOf(InferError);
-      expect((err as InferError).code).toBe('INVALID_ARG');
+      thrown = err;
     }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect(thrown).not.toBeInstanceOf(InferError);
   });
 
   it.each([
@@ -164,7 +172,8 @@ describe('createWeightPolicy', () => {
     ['capacity', { minCompletions: -1 }],
     ['capacity', { measurementExpiryMs: Infinity }],
   ])('%s rejects bad options %j at construction', (name, options) => {
-    expect(() => createWeightPolicy(name, options)).toThrow(InferError);
+    expect(() => createWeightPolicy(name, options)).toThrow(ConfigError);
+    expect(() => createWeightPolicy(name, options)).not.toThrow(InferError);
   });
 
   it('passes options through', () => {
@@ -173,8 +182,10 @@ describe('createWeightPolicy', () => {
   });
 });
 
+// Policies as createWeightPolicy builds them (slow start and staleness applied by the wrapper)
+// wherever a case depends on either; the bare classes elsewhere.
 describe('StaticWeightPolicy', () => {
-  const policy = new StaticWeightPolicy();
+  const policy = createWeightPolicy('static');
   const busy = { utilization: 0.95, inFlight: 40, completedPerSec: 100, serviceTimeMs: 10, latencyMs: 400 };
 
   it.each<[string, WeightInput, number]>([
@@ -192,6 +203,10 @@ describe('StaticWeightPolicy', () => {
     ['slow start: done', member('a', 2, { joinedAtMs: T0 - 10_000 }), 2],
   ])('%s', (_label, input, expected) => {
     expectWeights(weightsOf(policy, [input], T0), [expected]);
+  });
+
+  it('bare: no slow start of its own', () => {
+    expectWeights(weightsOf(new StaticWeightPolicy(), [member('a', 2, { joinedAtMs: T0 })], T0), [2]);
   });
 });
 
@@ -221,13 +236,18 @@ describe('AstraWeightPolicy', () => {
     ['stale report: idle prior', reporting('a', 2, { utilization: 0.5, ...contended }, 5_001), 9.23024103368252],
     ['capacity 0 sits out, floor included', reporting('a', 0, { utilization: 1 }), 0],
   ])('%s', (_label, input, expected) => {
-    expectWeights(weightsOf(new AstraWeightPolicy(), [input], T0), [expected]);
+    expectWeights(weightsOf(createWeightPolicy('astra'), [input], T0), [expected]);
   });
 
   it('slow start multiplies the formula: mid-ramp', () => {
     const input = reporting('a', 2, { utilization: 0.5, ...contended });
     const joined = { ...input, joinedAtMs: T0 - 2_500 };
-    expectWeights(weightsOf(new AstraWeightPolicy(), [joined], T0), [1.277843330635406]);
+    expectWeights(weightsOf(createWeightPolicy('astra'), [joined], T0), [1.277843330635406]);
+  });
+
+  it('bare: reads the report it is given, however old, and applies no slow start', () => {
+    const input = { ...reporting('a', 2, { utilization: 0.5, ...contended }, 60_000), joinedAtMs: T0 };
+    expectWeights(weightsOf(new AstraWeightPolicy(), [input], T0), [3.9318256327243257]);
   });
 
   it('minWeightFraction sets the floor', () => {
@@ -236,7 +256,7 @@ describe('AstraWeightPolicy', () => {
   });
 
   it('staleAfterMs is an option', () => {
-    const policy = new AstraWeightPolicy({ staleAfterMs: 1_000 });
+    const policy = createWeightPolicy('astra', { staleAfterMs: 1_000 });
     const input = reporting('a', 2, { utilization: 0.5, ...contended }, 1_001);
     expectWeights(weightsOf(policy, [input], T0), [idle]);
   });
@@ -385,7 +405,7 @@ describe('CapacityWeightPolicy', () => {
   });
 
   it('a stale report falls back to the prior: at once from above, ramped from below', () => {
-    const policy = new CapacityWeightPolicy();
+    const policy = createWeightPolicy('capacity');
     // a measures 400/unit (target 2, above its prior), c 100/unit (target 2, below); b is the median.
     const a = measuring('a', 1, 2 * RATE);
     const b = measuring('b', 2, RATE);
@@ -401,13 +421,13 @@ describe('CapacityWeightPolicy', () => {
   });
 
   it('staleAfterMs is an option', () => {
-    const policy = new CapacityWeightPolicy({ staleAfterMs: 1_000, riseHalfLifeMs: 0 });
+    const policy = createWeightPolicy('capacity', { staleAfterMs: 1_000, riseHalfLifeMs: 0 });
     const inputs = [{ ...measuring('a', 1, 2 * RATE), reportAgeMs: 1_001 }, measuring('b', 2, RATE), measuring('c', 4, RATE)];
     expectWeights(weightsOf(policy, inputs, T0), [1, 2, 4]);
   });
 
   it('a report exactly staleAfterMs old still counts', () => {
-    const policy = new CapacityWeightPolicy({ riseHalfLifeMs: 0 });
+    const policy = createWeightPolicy('capacity', { riseHalfLifeMs: 0 });
     const inputs = [{ ...measuring('a', 1, 2 * RATE), reportAgeMs: 5_000 }, measuring('b', 2, RATE), measuring('c', 4, RATE)];
     expectWeights(weightsOf(policy, inputs, T0), [2, 2, 4]);
   });
@@ -424,7 +444,7 @@ describe('CapacityWeightPolicy', () => {
   });
 
   it('slow start scales the output, not the estimate', () => {
-    const policy = new CapacityWeightPolicy();
+    const policy = createWeightPolicy('capacity');
     const joinedAtMs = T0;
     const fresh = (id: string, capacity: number): WeightInput => ({ ...measuring(id, capacity, RATE), joinedAtMs });
     const table: [number, number[]][] = [
@@ -439,20 +459,27 @@ describe('CapacityWeightPolicy', () => {
   });
 
   it('a rejoin (new joinedAtMs) starts over from the prior', () => {
-    const policy = new CapacityWeightPolicy({ slowStartWindowMs: 0 });
+    const policy = createWeightPolicy('capacity', { slowStartWindowMs: 0 });
     const slowC = measuring('c', 4, RATE / 2);
     const rest = [measuring('a', 1, RATE), measuring('b', 2, RATE)];
     expectWeights(weightsOf(policy, [...rest, slowC], T0), [1, 2, 2]);
     expectWeights(weightsOf(policy, [...rest, { ...member('c', 4), joinedAtMs: T0 + 1_000 }], T0 + 1_000), [1, 2, 4]);
   });
 
-  it('forget drops the state', () => {
-    const policy = new CapacityWeightPolicy();
+  it('forget drops the state (through the wrapper too)', () => {
+    const policy = createWeightPolicy('capacity');
     const rest = [measuring('a', 1, RATE), measuring('b', 2, RATE)];
     expectWeights(weightsOf(policy, [...rest, measuring('c', 4, RATE / 2)], T0), [1, 2, 2]);
     expectWeights(weightsOf(policy, [...rest, member('c', 4)], T0 + 3_000), [1, 2, 3]); // ramping back
     policy.forget('c');
     expectWeights(weightsOf(policy, [...rest, member('c', 4)], T0 + 3_000), [1, 2, 4]);
+  });
+
+  it('bare: reads the report it is given, however old, and applies no slow start', () => {
+    const policy = new CapacityWeightPolicy({ riseHalfLifeMs: 0 });
+    const old = (input: WeightInput): WeightInput => ({ ...input, reportAgeMs: 60_000, joinedAtMs: T0 });
+    const inputs = [old(measuring('a', 1, 2 * RATE)), old(measuring('b', 2, RATE)), old(measuring('c', 4, RATE))];
+    expectWeights(weightsOf(policy, inputs, T0), [2, 2, 4]);
   });
 
   it('a member without a usable prior gets 0 and does not skew the median', () => {

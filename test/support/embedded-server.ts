@@ -33,6 +33,7 @@ export interface EmbeddedServer {
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const log: string[] = [];
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const node = await createEmbeddedNode({
     nodeId: 'test-node',
     url: 'in-process',
@@ -40,13 +41,15 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     cards: detectCpuCards(DEFAULT_CARD_TABLE, { cores: options.cores ?? 2 }),
     engines: createDefaultEngineRegistry(),
     version: TEST_SERVER_VERSION,
+    limits,
     log: (m) => log.push(m),
+    logError: (m) => log.push(m),
   });
   const app = await buildHttpServer({
     service: node.service,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    limits,
     metrics: node.metrics,
-    plugins: [poolRoutes(node.pools)],
+    plugins: [poolRoutes(node.poolsView)],
     logger: false,
   });
   await app.ready();

@@ -1,0 +1,41 @@
+/**
+ * One inference request as it travels below the front door: where it goes, by when, how to call
+ * it off, and its body in the wire form the client sent. Tensors are decoded only where a feature
+ * needs them (the node that runs the model); a gateway forwards the bytes as they came.
+ */
+
+/** The wire forms a request can arrive in; the answer leaves in the same one. */
+export type WireFormat = 'kserve-http';
+
+export interface WirePayload {
+  readonly format: WireFormat;
+  /** The request body, exactly as received. */
+  readonly body: Buffer;
+  /** Inference-Header-Content-Length as sent (binary tensor extension); undefined for plain JSON. */
+  readonly headerLength?: string;
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+}
+
+export interface InferCall {
+  readonly model: string;
+  /** As the client asked; undefined: the default version (the highest served). */
+  readonly version?: string;
+  readonly requestId: string;
+  /** Absolute deadline on the Date.now() clock; past it the request fails with 504. */
+  readonly deadlineMs: number;
+  /** Aborted when the client went away or the deadline passed; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  readonly payload: WirePayload;
+}
+
+/** The answer in the request's wire form: a success or the protocol's error body. */
+export interface WireAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  /** Inference-Header-Content-Length of a binary answer. */
+  readonly headerLength?: string;
+  readonly body: Uint8Array;
+  /** The version that answered, when known (for metrics); not sent to the client. */
+  readonly modelVersion?: string;
+}

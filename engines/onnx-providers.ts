@@ -1,0 +1,94 @@
+/**
+ * onnxruntime execution providers: which ones this build can load, which ones a card asks for
+ * (engineOptions.executionProviders), the lists to fall back through when a session cannot start
+ * with the best one, and how many intra-op threads an instance gets when its card sets none.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import ort from 'onnxruntime-node';
+import type { Card } from '../adapters/card.js';
+import type { ModelDeclaration } from '../core/model-declaration.js';
+
+export const DEFAULT_EXECUTION_PROVIDERS: readonly string[] = ['cpu'];
+
+/** An execution provider as onnxruntime takes it: a name, or a name with provider options. */
+export type ExecutionProvider = string | { name: string; [option: string]: unknown };
+
+/**
+ * Providers listed by `ort.listSupportedBackends()` that can actually load: bundled ones, and the
+ * unbundled ones (CUDA, TensorRT on Linux x64) only when their provider library was installed
+ * beside the binding (onnxruntime-node's install script downloads it; `onnxruntime-node-install=skip`
+ * leaves it out).
+ */
+export function availableExecutionProviders(): string[] {
+  const bindingDir = onnxruntimeBindingDir();
+  return ort.listSupportedBackends()
+    .filter((b) => b.bundled || (bindingDir !== undefined && providerLibraryPresent(bindingDir, b.name)))
+    .map((b) => b.name);
+}
+
+function onnxruntimeBindingDir(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+    return join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+function providerLibraryPresent(dir: string, provider: string): boolean {
+  const file = process.platform === 'win32'
+    ? `onnxruntime_providers_${provider}.dll`
+    : process.platform === 'darwin' ? `libonnxruntime_providers_${provider}.dylib` : `libonnxruntime_providers_${provider}.so`;
+  return existsSync(join(dir, file));
+}
+
+export function providerName(p: ExecutionProvider): string {
+  return typeof p === 'string' ? p : p.name;
+}
+
+/** The card's `engineOptions.executionProviders`, checked; the default when the card names none. */
+export function executionProvidersOf(card: Card): ExecutionProvider[] {
+  const raw = card.engineOptions?.executionProviders;
+  if (raw === undefined) return [...DEFAULT_EXECUTION_PROVIDERS];
+  const valid = Array.isArray(raw) && raw.length > 0 && raw.every((p) =>
+    (typeof p === 'string' && p.length > 0) ||
+    (typeof p === 'object' && p !== null && typeof (p as { name?: unknown }).name === 'string'));
+  if (!valid) {
+    throw new Error(`card ${card.id}: engineOptions.executionProviders must be a non-empty list of provider names or {name, ...options}`);
+  }
+  const deviceId = card.engineOptions?.deviceId;
+  // The adapter's device index reaches every accelerator provider named without options.
+  return (raw as ExecutionProvider[]).map((p) =>
+    typeof p === 'string' && p !== 'cpu' && typeof deviceId === 'number' ? { name: p, deviceId } : p);
+}
+
+/**
+ * The provider lists to try on a card, best first. The card's list is a preference order (TensorRT,
+ * then CUDA, then CPU): unavailable providers are left out, and when a session cannot start with
+ * the first accelerator provider the next list drops it. An accelerator card never ends on the CPU
+ * provider alone, which would make its coefficient a lie; a CPU card may.
+ */
+export function providerFallbacks(card: Card, available: ReadonlySet<string>): ExecutionProvider[][] {
+  const usable = executionProvidersOf(card).filter((p) => available.has(providerName(p)));
+  const lists: ExecutionProvider[][] = [];
+  for (let rest = usable; rest.length > 0; rest = rest.slice(1)) {
+    const onlyCpu = rest.every((p) => providerName(p) === 'cpu');
+    if (onlyCpu && card.kind !== 'cpu') break;
+    lists.push(rest);
+    if (onlyCpu) break;
+  }
+  return lists;
+}
+
+/**
+ * Intra-op threads for one instance when the card sets none: the CPUs divided among the CPU
+ * instances the model declares, at least 1, so that instances running at once (on their worker
+ * threads, or in several processes) do not oversubscribe the cores.
+ */
+export function defaultIntraOpThreads(cpuCount: number, declaration: ModelDeclaration): number {
+  let cpuInstances = 0;
+  for (const g of declaration.instances) if (g.kind === 'cpu' || g.kind === 'auto') cpuInstances += g.count;
+  return Math.max(1, Math.floor(cpuCount / Math.max(1, cpuInstances)));
+}
