@@ -4,11 +4,11 @@
  * routing tests without a network.
  */
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
-import type { Backend } from '../scheduler/backend.js';
 
 export type LocalInferHandler = (call: InferCall, version: string) => Promise<WireAnswer>;
 
-export class LocalBackend implements Backend {
+/** Satisfies the scheduler's Backend contract by shape (a transport does not import from above). */
+export class LocalBackend {
   constructor(
     readonly id: string,
     private readonly handler: LocalInferHandler,

@@ -14,7 +14,6 @@ import {
   CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
 } from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
-import type { Backend } from '../scheduler/backend.js';
 
 export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -32,7 +31,8 @@ const TRANSPORT_CODES = new Set([
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
 ]);
 
-export class RemoteBackend implements Backend {
+/** Satisfies the scheduler's Backend contract by shape: a transport does not import from the layer above it. */
+export class RemoteBackend {
   readonly #pool: Pool;
   #closed = false;
 
