@@ -1,8 +1,12 @@
 /**
  * `infergate gateway`: no models of its own. Backend nodes join by heartbeat (or are listed with
- * --backend), each (model, version) gets a pool routed by adaptive SWRR, and requests go to the
- * nodes over undici keep-alive pools with binary tensors.
+ * --backend), each (model, version) gets a pool routed by adaptive SWRR, and requests are
+ * forwarded to the nodes as they came, over undici keep-alive pools. With --workers N > 1 the
+ * process is the primary of N gateway workers on one port (gateway-workers.ts).
  */
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
 import { RemoteBackend } from '../transport/remote-backend.js';
 import { notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
@@ -15,6 +19,7 @@ import { startMetricsServer } from '../gateway/metrics-server.js';
 import { PoolSet } from '../scheduler/pool-set.js';
 import { DEFAULT_POOL_OPTIONS } from '../scheduler/pool.js';
 import { NodeRegistry } from '../scheduler/registry.js';
+import type { LoadReport } from '../core/load-report.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
 import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
@@ -22,9 +27,23 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
 import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
+import { startGatewayPrimary, WorkerMembershipRelay, type MembershipMessage } from './gateway-workers.js';
+import type { Logger } from './logger.js';
+
+/** One gateway worker per core by default. */
+export const DEFAULT_GATEWAY_WORKERS = os.availableParallelism();
 
 export async function startGateway(values: ParsedOptions): Promise<RunningGateway> {
   const log = createLogger(String(values['log-level']));
+  const workers = intOption(values, 'workers', 1);
+  // Flags are checked once, in the primary, before any worker starts.
+  policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], intOption(values, 'slow-start-ms'));
+  if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
+  return startGatewayProcess(values, log, cluster.isWorker);
+}
+
+/** One whole gateway in this process; `asWorker`: one of several on a shared port. */
+async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker: boolean): Promise<RunningGateway> {
   const host = String(values.host);
   const limits = limitsFrom(values);
   const slowStartWindowMs = intOption(values, 'slow-start-ms');
@@ -60,25 +79,45 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
     metrics,
     logError: (m) => log.error(m),
   });
+  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(registry, message)) : undefined;
+  const intake = relay ? {
+    heartbeat: async (report: LoadReport) => {
+      relay.publish({ infergate: 'heartbeat', report });
+      await registry.heartbeat(report);
+    },
+    leave: (nodeId: string, sentAtMs?: number) => {
+      relay.publish({ infergate: 'leave', nodeId, sentAtMs: sentAtMs ?? Number.MAX_SAFE_INTEGER });
+      registry.leave(nodeId, sentAtMs);
+    },
+  } : registry;
   const http = await buildHttpServer({
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
-    plugins: [poolRoutes(() => pools.view(Date.now())), registryRoutes(registry, heartbeatIntervalMs)],
+    plugins: [poolRoutes(() => pools.view(Date.now())), registryRoutes(intake, heartbeatIntervalMs)],
   });
   registry.start();
   const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);
-  const staticSpecs = ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
+  // A worker's static backends are probed by the primary, which sends every worker the reports.
+  const staticSpecs = asWorker ? [] : ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
   const prober = staticSpecs.length ? new StaticBackendProber(staticSpecs, registry, createBackend, (m) => log.warn(m)) : undefined;
   prober?.start(heartbeatIntervalMs);
 
   await http.listen({ host, port: intOption(values, 'http-port') });
   const port = (http.server.address() as { port: number }).port;
-  const metricsPort = metricsPortFrom(values);
-  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics, host, metricsPort);
-  log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s)`);
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (relay) {
+    // The primary's metrics port reads this registry: constructing an AggregatorRegistry is what
+    // makes prom-client answer the primary's requests in a worker.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    relay.publish({ infergate: 'listening', port });
+  } else {
+    const metricsPort = metricsPortFrom(values);
+    metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics.source, host, metricsPort);
+    log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s)`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {
-    http,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     stop: () => (stopping ??= (async () => {
       clearInterval(weightTimer);
@@ -88,6 +127,11 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
       await registry.close();
     })()),
   };
+}
+
+function applyMembership(registry: NodeRegistry, message: MembershipMessage): void {
+  if (message.infergate === 'heartbeat') void registry.heartbeat(message.report, message.staticWeight);
+  else if (message.infergate === 'leave') registry.leave(message.nodeId, message.sentAtMs);
 }
 
 /** `--policy capacity --pool-policy ocr_det=astra --pool-policy identity:2=static`. */
@@ -103,6 +147,9 @@ function policyResolver(defaultPolicy: string, perPool: string[], slowStartWindo
     if (!match) throw new Error(`--pool-policy expects MODEL[:VERSION]=POLICY, got '${entry}'`);
     overrides.set(match[2] ? `${match[1]}:${match[2]}` : match[1], check(match[3]));
   }
-  return (model: string, version: string) =>
+  const policyFor = (model: string, version: string) =>
     createWeightPolicy(overrides.get(`${model}:${version}`) ?? overrides.get(model) ?? defaultPolicy, { slowStartWindowMs });
+  // Build each named policy once now, so that a bad option fails the boot, not the first heartbeat.
+  for (const name of new Set([defaultPolicy, ...overrides.values()])) createWeightPolicy(name, { slowStartWindowMs });
+  return policyFor;
 }

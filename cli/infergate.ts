@@ -9,7 +9,7 @@ import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
 import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
 import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
-import { startGateway } from './gateway.js';
+import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
 import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
 
@@ -37,6 +37,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
     summary: 'Route KServe v2 requests to pools of backend nodes by adaptive smooth weighted round-robin.',
     options: {
       backend: { type: 'string', multiple: true, help: 'static backend URL[=weight] (any KServe v2 server); repeatable' },
+      workers: { type: 'string', default: String(DEFAULT_GATEWAY_WORKERS), help: 'gateway processes sharing the HTTP port (default: one per core)' },
       policy: { type: 'string', default: DEFAULT_WEIGHT_POLICY_NAME, help: `weight policy of every pool: ${WEIGHT_POLICY_NAMES.join(' | ')}` },
       'pool-policy': { type: 'string', multiple: true, help: 'MODEL[:VERSION]=POLICY for one pool; repeatable' },
       'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },

@@ -68,7 +68,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
 
   const metricsPort = metricsPortFrom(values);
-  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics, host, metricsPort);
+  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics.source, host, metricsPort);
 
   const served = node.host.models().map((m) => `${m.metadata.name} v${[...m.executors.keys()].join(',')}`);
   log.info(`${mode}: ${served.length} model(s) on ${detection.cards.map((c) => c.id).join(', ')}: ${served.join('; ')}`);

@@ -5,7 +5,12 @@
  * heartbeating nodes share one membership path (and one eviction rule).
  */
 import type { LoadReport } from '../core/load-report.js';
-import type { NodeRegistry, RegisteredBackend } from './registry.js';
+import type { RegisteredBackend } from './registry.js';
+
+/** Where a probe's report goes: the registry, or every worker of a gateway. */
+export interface HeartbeatSink {
+  heartbeat(report: LoadReport, staticWeight?: number): Promise<void>;
+}
 
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000;
 
@@ -35,7 +40,7 @@ export class StaticBackendProber {
 
   constructor(
     specs: StaticBackendSpec[],
-    private readonly registry: NodeRegistry,
+    private readonly registry: HeartbeatSink,
     createBackend: (nodeId: string, url: string) => RegisteredBackend,
     private readonly log: (message: string) => void = () => {},
   ) {

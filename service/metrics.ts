@@ -75,6 +75,8 @@ export class Metrics {
   readonly computeDuration: Histogram<'model' | 'version'>;
   readonly pending: Gauge<'model'>;
   readonly retries: Counter<'model' | 'version' | 'reason'>;
+  /** What the metrics port serves: this process's registry. */
+  readonly source = { contentType: this.registry.contentType, read: () => this.registry.metrics() };
 
   constructor(options: { pools?: () => PoolSet | undefined; processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -151,9 +153,12 @@ export class Metrics {
   #registerNodeGauges(pools: () => PoolSet | undefined): void {
     const registers = [this.registry];
     const labelNames = ['model', 'version', 'node'] as const;
-    const perNode = (name: string, help: string, read: (n: ReturnType<PoolSet['view']>[number]['nodes'][number]) => number) =>
+    // With gateway workers the primary sums every worker's registry; `aggregator` says how a
+    // figure of one node combines across workers.
+    type Aggregate = 'sum' | 'first' | 'min' | 'average';
+    const perNode = (name: string, help: string, aggregator: Aggregate, read: (n: ReturnType<PoolSet['view']>[number]['nodes'][number]) => number) =>
       new Gauge({
-        name, help, labelNames, registers,
+        name, help, labelNames, registers, aggregator,
         collect() {
           this.reset();
           const set = pools();
@@ -163,11 +168,11 @@ export class Metrics {
           }
         },
       });
-    perNode('infergate_backend_weight', 'Current SWRR weight of a backend in a pool', (n) => n.weight);
-    perNode('infergate_backend_capacity', 'Hardware capacity prior of a backend (sum of card coefficients)', (n) => n.capacity);
-    perNode('infergate_backend_in_flight', 'Requests in flight from this gateway to a backend', (n) => n.in_flight);
-    perNode('infergate_backend_requests', 'Requests this gateway sent to a backend', (n) => n.requests);
-    perNode('infergate_backend_failures', 'Failed attempts on a backend', (n) => n.failures);
-    perNode('infergate_backend_ready', '1 when the backend takes traffic, 0 when draining or ejected', (n) => (n.state === 'ready' ? 1 : 0));
+    perNode('infergate_backend_weight', 'Current SWRR weight of a backend in a pool (mean over gateway workers)', 'average', (n) => n.weight);
+    perNode('infergate_backend_capacity', 'Hardware capacity prior of a backend (sum of card coefficients)', 'first', (n) => n.capacity);
+    perNode('infergate_backend_in_flight', 'Requests in flight from this gateway to a backend', 'sum', (n) => n.in_flight);
+    perNode('infergate_backend_requests', 'Requests this gateway sent to a backend', 'sum', (n) => n.requests);
+    perNode('infergate_backend_failures', 'Failed attempts on a backend', 'sum', (n) => n.failures);
+    perNode('infergate_backend_ready', '1 when the backend takes traffic (in every gateway worker), 0 when draining or ejected', 'min', (n) => (n.state === 'ready' ? 1 : 0));
   }
 }

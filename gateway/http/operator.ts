@@ -14,7 +14,10 @@ export const poolRoutes = (view: () => PoolView[]): FastifyPluginAsync => async 
   app.get('/infergate/pools', async () => ({ pools: view() }));
 };
 
-export const registryRoutes = (registry: NodeRegistry, heartbeatIntervalMs: number): FastifyPluginAsync => async (app) => {
+/** Heartbeats and leave messages from nodes: into the registry, or into every worker's registry. */
+export type HeartbeatIntake = Pick<NodeRegistry, 'heartbeat' | 'leave'>;
+
+export const registryRoutes = (registry: HeartbeatIntake, heartbeatIntervalMs: number): FastifyPluginAsync => async (app) => {
   app.post('/infergate/heartbeat', async (request) => {
     let report;
     try {

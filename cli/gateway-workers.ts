@@ -1,0 +1,115 @@
+/**
+ * `infergate gateway --workers N`: the front door on every core. N worker processes (node:cluster)
+ * share the HTTP port; each runs a whole gateway (registry, pools, pickers with their own random
+ * phase). The primary process only supervises:
+ * - membership: a heartbeat or leave reaches one worker; that worker applies it and hands it to
+ *   the primary, which passes it to every other worker. So every worker sees every node within
+ *   one heartbeat, and none evicts a live node for not hearing from it. Static backends are probed
+ *   by the primary and their reports sent to every worker the same way.
+ * - metrics: the metrics port is the primary's and sums the workers' registries (prom-client's
+ *   AggregatorRegistry; per-node gauges declare how they combine).
+ * - a worker that dies is started again; it learns the nodes from the next heartbeats.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { LoadReport } from '../core/load-report.js';
+import { startMetricsServer } from '../gateway/metrics-server.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
+import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
+import { RemoteBackend } from '../transport/remote-backend.js';
+import type { Logger } from './logger.js';
+import { intOption, metricsPortFrom, type ParsedOptions } from './options.js';
+import type { RunningGateway } from './running.js';
+
+/** What travels between a worker and the primary. */
+export type MembershipMessage =
+  | { infergate: 'heartbeat'; report: LoadReport; staticWeight?: number }
+  | { infergate: 'leave'; nodeId: string; sentAtMs: number }
+  | { infergate: 'listening'; port: number };
+
+export function isMembershipMessage(value: unknown): value is MembershipMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { infergate?: unknown }).infergate === 'string';
+}
+
+/** Restarting a worker that keeps dying waits at least this long. */
+const WORKER_RESTART_DELAY_MS = 500;
+
+export async function startGatewayPrimary(values: ParsedOptions, workers: number, log: Logger): Promise<RunningGateway> {
+  const host = String(values.host);
+  let stopping = false;
+  const alive = new Set<Worker>();
+  const listening = new Set<number>();
+  let announce!: (port: number) => void;
+  const firstListen = new Promise<number>((resolve) => (announce = resolve));
+
+  const broadcast = (message: MembershipMessage, except?: Worker) => {
+    for (const w of alive) if (w !== except && w.isConnected()) w.send(message);
+  };
+  const fork = () => {
+    const worker = cluster.fork();
+    alive.add(worker);
+    worker.on('message', (message: unknown) => {
+      if (!isMembershipMessage(message)) return;
+      if (message.infergate === 'listening') {
+        listening.add(worker.id);
+        if (listening.size === workers) announce(message.port);
+        return;
+      }
+      broadcast(message, worker);
+    });
+    worker.on('exit', (code, signal) => {
+      alive.delete(worker);
+      listening.delete(worker.id);
+      if (stopping) return;
+      log.warn(`gateway worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another`);
+      setTimeout(() => { if (!stopping) fork(); }, WORKER_RESTART_DELAY_MS).unref();
+    });
+  };
+  for (let i = 0; i < workers; i++) fork();
+
+  const aggregator = new AggregatorRegistry();
+  const metricsPort = metricsPortFrom(values);
+  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(
+    { contentType: aggregator.contentType, read: () => aggregator.clusterMetrics() }, host, metricsPort,
+  );
+  const staticSpecs = ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
+  const prober = staticSpecs.length === 0 ? undefined : new StaticBackendProber(
+    staticSpecs,
+    { heartbeat: async (report, staticWeight) => broadcast({ infergate: 'heartbeat', report, staticWeight }) },
+    (nodeId, url) => new RemoteBackend(nodeId, url, { connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1) }),
+    (m) => log.warn(m),
+  );
+  prober?.start(DEFAULT_HEARTBEAT_INTERVAL_MS);
+
+  const port = await firstListen;
+  log.info(`gateway: KServe v2 HTTP on ${host}:${port}, ${workers} workers, policy ${values.policy}, ${staticSpecs.length} static backend(s)`);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    stop: () => (stopped ??= (async () => {
+      stopping = true;
+      await prober?.close();
+      await Promise.all([...alive].map((w) => new Promise<void>((resolve) => {
+        if (w.isDead()) return resolve();
+        w.once('exit', () => resolve());
+        w.process.kill('SIGTERM');
+      })));
+      await metricsServer?.close();
+    })()),
+  };
+}
+
+/** In a worker: hands what this worker received to the primary, and applies what others received. */
+export class WorkerMembershipRelay {
+  constructor(private readonly apply: (message: MembershipMessage) => void) {
+    process.on('message', (message: unknown) => {
+      if (isMembershipMessage(message)) this.apply(message);
+    });
+    // The primary is gone (killed): a worker alone would serve a view nobody keeps in step.
+    process.on('disconnect', () => process.exit(0));
+  }
+
+  publish(message: MembershipMessage): void {
+    if (process.connected) process.send!(message);
+  }
+}
