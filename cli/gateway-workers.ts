@@ -8,11 +8,15 @@
  *   by the primary and their reports sent to every worker the same way.
  * - metrics: the metrics port is the primary's and sums the workers' registries (prom-client's
  *   AggregatorRegistry; per-node gauges declare how they combine).
+ * - the operator view (GET /infergate/pools): the worker asked collects every worker's pools
+ *   through the primary, merged (mergePoolViews).
  * - a worker that dies is started again; it learns the nodes from the next heartbeats.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { LoadReport } from '../core/load-report.js';
+import type { PoolView } from '../scheduler/pool.js';
+import { mergePoolViews } from '../scheduler/pool-view-merge.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
@@ -25,7 +29,12 @@ import type { RunningGateway } from './running.js';
 export type MembershipMessage =
   | { infergate: 'heartbeat'; report: LoadReport; staticWeight?: number }
   | { infergate: 'leave'; nodeId: string; sentAtMs: number }
-  | { infergate: 'listening'; port: number };
+  | { infergate: 'listening'; port: number }
+  // The operator view of the whole gateway: a worker asks, the primary collects every worker's part.
+  | { infergate: 'pools-request'; requestId: number }
+  | { infergate: 'pools-collect'; requestId: number }
+  | { infergate: 'pools-part'; requestId: number; pools: PoolView[] }
+  | { infergate: 'pools-reply'; requestId: number; pools: PoolView[] };
 
 export function isMembershipMessage(value: unknown): value is MembershipMessage {
   return typeof value === 'object' && value !== null && typeof (value as { infergate?: unknown }).infergate === 'string';
@@ -33,6 +42,8 @@ export function isMembershipMessage(value: unknown): value is MembershipMessage 
 
 /** Restarting a worker that keeps dying waits at least this long. */
 const WORKER_RESTART_DELAY_MS = 500;
+/** A worker that has not sent its part of the operator view by then is left out of it. */
+const POOLS_COLLECT_TIMEOUT_MS = 1_000;
 
 export async function startGatewayPrimary(values: ParsedOptions, workers: number, log: Logger): Promise<RunningGateway> {
   const host = String(values.host);
@@ -45,17 +56,48 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   const broadcast = (message: MembershipMessage, except?: Worker) => {
     for (const w of alive) if (w !== except && w.isConnected()) w.send(message);
   };
+  const collecting = new Map<number, { asker: Worker; askerRequestId: number; parts: PoolView[][]; waiting: number; timer: NodeJS.Timeout }>();
+  let nextCollect = 0;
+  const finishCollect = (id: number) => {
+    const c = collecting.get(id);
+    if (!c) return;
+    collecting.delete(id);
+    clearTimeout(c.timer);
+    if (c.asker.isConnected()) c.asker.send({ infergate: 'pools-reply', requestId: c.askerRequestId, pools: mergePoolViews(c.parts) } satisfies MembershipMessage);
+  };
+  const collectPools = (asker: Worker, askerRequestId: number) => {
+    const id = nextCollect++;
+    const targets = [...alive].filter((w) => w.isConnected());
+    collecting.set(id, { asker, askerRequestId, parts: [], waiting: targets.length, timer: setTimeout(() => finishCollect(id), POOLS_COLLECT_TIMEOUT_MS) });
+    for (const w of targets) w.send({ infergate: 'pools-collect', requestId: id } satisfies MembershipMessage);
+  };
   const fork = () => {
     const worker = cluster.fork();
     alive.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isMembershipMessage(message)) return;
-      if (message.infergate === 'listening') {
-        listening.add(worker.id);
-        if (listening.size === workers) announce(message.port);
-        return;
+      switch (message.infergate) {
+        case 'listening':
+          listening.add(worker.id);
+          if (listening.size === workers) announce(message.port);
+          return;
+        case 'pools-request':
+          collectPools(worker, message.requestId);
+          return;
+        case 'pools-part': {
+          const c = collecting.get(message.requestId);
+          if (!c) return;
+          c.parts.push(message.pools);
+          if (--c.waiting === 0) finishCollect(message.requestId);
+          return;
+        }
+        case 'heartbeat':
+        case 'leave':
+          broadcast(message, worker);
+          return;
+        default:
+          return;
       }
-      broadcast(message, worker);
     });
     worker.on('exit', (code, signal) => {
       alive.delete(worker);
@@ -99,11 +141,25 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   };
 }
 
-/** In a worker: hands what this worker received to the primary, and applies what others received. */
+/**
+ * In a worker: hands what this worker received to the primary, applies what others received, and
+ * answers for its part of the operator view.
+ */
 export class WorkerMembershipRelay {
-  constructor(private readonly apply: (message: MembershipMessage) => void) {
+  readonly #waiting = new Map<number, (pools: PoolView[]) => void>();
+  #nextRequest = 0;
+
+  constructor(private readonly apply: (message: MembershipMessage) => void, private readonly localView: () => PoolView[]) {
     process.on('message', (message: unknown) => {
-      if (isMembershipMessage(message)) this.apply(message);
+      if (!isMembershipMessage(message)) return;
+      if (message.infergate === 'pools-collect') {
+        this.publish({ infergate: 'pools-part', requestId: message.requestId, pools: this.localView() });
+      } else if (message.infergate === 'pools-reply') {
+        this.#waiting.get(message.requestId)?.(message.pools);
+        this.#waiting.delete(message.requestId);
+      } else {
+        this.apply(message);
+      }
     });
     // The primary is gone (killed): a worker alone would serve a view nobody keeps in step.
     process.on('disconnect', () => process.exit(0));
@@ -111,5 +167,21 @@ export class WorkerMembershipRelay {
 
   publish(message: MembershipMessage): void {
     if (process.connected) process.send!(message);
+  }
+
+  /** The operator view over every worker (this one's alone if the primary does not answer). */
+  gatewayView(): Promise<PoolView[]> {
+    return new Promise((resolve) => {
+      const requestId = this.#nextRequest++;
+      const timer = setTimeout(() => {
+        this.#waiting.delete(requestId);
+        resolve(this.localView());
+      }, 2 * POOLS_COLLECT_TIMEOUT_MS);
+      this.#waiting.set(requestId, (pools) => {
+        clearTimeout(timer);
+        resolve(pools);
+      });
+      this.publish({ infergate: 'pools-request', requestId });
+    });
   }
 }

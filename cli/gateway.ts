@@ -79,7 +79,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     metrics,
     logError: (m) => log.error(m),
   });
-  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(registry, message)) : undefined;
+  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(registry, message), () => pools.view(Date.now())) : undefined;
   const intake = relay ? {
     heartbeat: async (report: LoadReport) => {
       relay.publish({ infergate: 'heartbeat', report });
@@ -92,7 +92,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   } : registry;
   const http = await buildHttpServer({
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
-    plugins: [poolRoutes(() => pools.view(Date.now())), registryRoutes(intake, heartbeatIntervalMs)],
+    plugins: [poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now())), registryRoutes(intake, heartbeatIntervalMs)],
   });
   registry.start();
   const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);

@@ -34,22 +34,31 @@ export function cliPath(): string {
   return cli;
 }
 
-/**
- * A fresh model repository holding only a copy of sim_echo's declaration: fast to load. With
- * `serviceMs`, the copy's `sim.service_ms` is replaced: a longer simulated execution makes the
- * event-loop lag of a busy shared machine a smaller part of what a node measures about itself.
- */
-export function createSimModelsDir(serviceMs?: number): string {
+/** What a cluster's model repository holds besides sim_echo, and how sim_echo is set up. */
+export interface SimModelsOptions {
+  /** Replaces sim_echo's `sim.service_ms`: a longer simulated execution makes the event-loop lag of a busy shared machine a smaller part of what a node measures about itself. */
+  serviceMs?: number;
+  /** Replaces sim_echo's instances per card. */
+  instances?: number;
+  /** Bundled models to copy in too (e.g. identity). */
+  bundled?: string[];
+}
+
+/** A fresh model repository holding a copy of sim_echo's declaration (fast to load) and any bundled models asked for. */
+export function createSimModelsDir(options: SimModelsOptions = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergate-cluster-models-'));
   try {
     const target = path.join(dir, SIM_MODEL, 'model.yaml');
     cpSync(path.join(packageRoot(), 'models', SIM_MODEL, 'model.yaml'), target);
-    if (serviceMs !== undefined) {
-      const text = readFileSync(target, 'utf8');
-      const serviceMsLine = /^(\s*service_ms:\s*)\S+/m;
-      if (!serviceMsLine.test(text)) throw new Error(`no sim.service_ms in ${target}`);
-      writeFileSync(target, text.replace(serviceMsLine, `$1${serviceMs}`));
-    }
+    let text = readFileSync(target, 'utf8');
+    const replace = (pattern: RegExp, value: number, what: string) => {
+      if (!pattern.test(text)) throw new Error(`no ${what} in ${target}`);
+      text = text.replace(pattern, `$1${value}`);
+    };
+    if (options.serviceMs !== undefined) replace(/^(\s*service_ms:\s*)\S+/m, options.serviceMs, 'sim.service_ms');
+    if (options.instances !== undefined) replace(/^(\s*count:\s*)\S+/m, options.instances, 'instances count');
+    writeFileSync(target, text);
+    for (const model of options.bundled ?? []) cpSync(path.join(packageRoot(), 'models', model), path.join(dir, model), { recursive: true });
     return dir;
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
@@ -176,6 +185,9 @@ export class NodeProcess {
 
 /** One infergate child process of the built CLI (`infergate <verb> args…`). */
 export class InfergateProcess extends NodeProcess {
+  /** Where it serves Prometheus metrics, when it was started with a metrics port. */
+  metricsUrl?: string;
+
   constructor(name: string, verb: 'gateway' | 'backend' | 'serve', args: string[], options: NodeProcessOptions = {}) {
     super(name, cliPath(), [verb, ...args], options);
   }
@@ -199,19 +211,21 @@ export interface GatewayOptions {
   slowStartMs?: number;
   /** Serve Prometheus metrics (on a free port, recorded in `metricsUrl`). */
   metrics?: boolean;
+  /** --workers; the CLI's default (one per core) when not given. */
+  workers?: number;
   extraArgs?: string[];
 }
 
-export class GatewayProcess extends InfergateProcess {
-  metricsUrl?: string;
-}
+export class GatewayProcess extends InfergateProcess {}
 
 export interface BackendOptions {
   nodeId: string;
-  /** `--sim-cards`, e.g. `fast:1`. */
-  simCards: string;
+  /** `--sim-cards`, e.g. `fast:1`; without it the node serves on this machine's real CPU. */
+  simCards?: string;
   heartbeatMs?: number;
   drainGraceMs?: number;
+  /** Serve Prometheus metrics (on a free port, recorded in `metricsUrl`). */
+  metrics?: boolean;
   extraArgs?: string[];
 }
 
@@ -225,9 +239,8 @@ export class Cluster {
   readonly #processes = new Set<InfergateProcess>();
   #gateway?: GatewayProcess;
 
-  /** `serviceMs`: see createSimModelsDir. */
-  constructor(options: { serviceMs?: number } = {}) {
-    this.modelsDir = createSimModelsDir(options.serviceMs);
+  constructor(options: SimModelsOptions = {}) {
+    this.modelsDir = createSimModelsDir(options);
   }
 
   get gateway(): GatewayProcess {
@@ -248,6 +261,7 @@ export class Cluster {
     if (options.weightIntervalMs !== undefined) args.push('--weight-interval-ms', String(options.weightIntervalMs));
     if (options.evictAfterMs !== undefined) args.push('--evict-after-ms', String(options.evictAfterMs));
     if (options.slowStartMs !== undefined) args.push('--slow-start-ms', String(options.slowStartMs));
+    if (options.workers !== undefined) args.push('--workers', String(options.workers));
     args.push(...(options.extraArgs ?? []));
     const gateway = this.#track(new GatewayProcess('gateway', 'gateway', args));
     await gateway.started();
@@ -257,16 +271,19 @@ export class Cluster {
   }
 
   async startBackend(options: BackendOptions): Promise<InfergateProcess> {
+    const metricsPort = options.metrics ? await freePort() : undefined;
     const args = [
       '--gateway', this.gateway.url,
-      '--http-port', '0', '--metrics-port', 'off', '--host', '127.0.0.1',
-      '--sim-cards', options.simCards, '--node-id', options.nodeId, '--models', this.modelsDir,
+      '--http-port', '0', '--metrics-port', metricsPort === undefined ? 'off' : String(metricsPort), '--host', '127.0.0.1',
+      '--node-id', options.nodeId, '--models', this.modelsDir,
     ];
+    if (options.simCards !== undefined) args.push('--sim-cards', options.simCards);
     if (options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(options.heartbeatMs));
     if (options.drainGraceMs !== undefined) args.push('--drain-grace-ms', String(options.drainGraceMs));
     args.push(...(options.extraArgs ?? []));
     const backend = this.#track(new InfergateProcess(options.nodeId, 'backend', args));
     await backend.started();
+    if (metricsPort !== undefined) backend.metricsUrl = `http://127.0.0.1:${metricsPort}`;
     return backend;
   }
 
@@ -525,6 +542,8 @@ export interface LoadOptions {
   maxRequests?: number;
   /** Client-side limit for one request; a request past it counts as failed ('timeout'). */
   requestTimeoutMs?: number;
+  /** Shape of INPUT0 (default [elements]); e.g. [1, 16] for the identity model. */
+  shape?: number[];
   /** Elements of INPUT0 per request. */
   elements?: number;
 }
@@ -554,7 +573,7 @@ export interface LoadResult {
 export class ClosedLoopLoad {
   readonly records: RequestRecord[] = [];
   readonly #client: Pool;
-  readonly #options: Required<Omit<LoadOptions, 'durationMs' | 'maxRequests'>> & Pick<LoadOptions, 'durationMs' | 'maxRequests'>;
+  readonly #options: Required<Omit<LoadOptions, 'durationMs' | 'maxRequests' | 'shape'>> & Pick<LoadOptions, 'durationMs' | 'maxRequests' | 'shape'>;
   #stopped = false;
   #started = 0;
   #run?: Promise<LoadResult>;
@@ -598,8 +617,9 @@ export class ClosedLoopLoad {
       if (maxRequests !== undefined && this.#started >= maxRequests) return;
       this.#started++;
       const id = `load-${worker}-${seq}`;
-      const data = Array.from({ length: this.#options.elements }, (_, i) => (i === 0 ? worker : i === 1 ? seq : 0.5));
-      const body = JSON.stringify({ id, inputs: [{ name: 'INPUT0', shape: [data.length], datatype: 'FP32', data }] });
+      const shape = this.#options.shape ?? [this.#options.elements];
+      const data = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (i === 0 ? worker : i === 1 ? seq : 0.5));
+      const body = JSON.stringify({ id, inputs: [{ name: 'INPUT0', shape, datatype: 'FP32', data }] });
       const startMs = performance.now();
       const record: RequestRecord = { worker, seq, startMs, endMs: startMs, status: 0 };
       try {

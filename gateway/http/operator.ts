@@ -10,8 +10,8 @@ import type { NodeRegistry } from '../../scheduler/registry.js';
 import { jsonBody } from './server.js';
 
 /** GET /infergate/pools: a gateway's pools, or a node's own models in the same shape. */
-export const poolRoutes = (view: () => PoolView[]): FastifyPluginAsync => async (app) => {
-  app.get('/infergate/pools', async () => ({ pools: view() }));
+export const poolRoutes = (view: () => PoolView[] | Promise<PoolView[]>): FastifyPluginAsync => async (app) => {
+  app.get('/infergate/pools', async () => ({ pools: await view() }));
 };
 
 /** Heartbeats and leave messages from nodes: into the registry, or into every worker's registry. */
