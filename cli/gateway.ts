@@ -92,7 +92,10 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   } : registry;
   const http = await buildHttpServer({
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
-    plugins: [poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now())), registryRoutes(intake, heartbeatIntervalMs)],
+    plugins: [
+      poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now()), () => pools.view(Date.now())),
+      registryRoutes(intake, heartbeatIntervalMs),
+    ],
   });
   registry.start();
   const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);

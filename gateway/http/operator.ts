@@ -9,9 +9,18 @@ import type { PoolView } from '../../scheduler/pool.js';
 import type { NodeRegistry } from '../../scheduler/registry.js';
 import { jsonBody } from './server.js';
 
-/** GET /infergate/pools: a gateway's pools, or a node's own models in the same shape. */
-export const poolRoutes = (view: () => PoolView[] | Promise<PoolView[]>): FastifyPluginAsync => async (app) => {
-  app.get('/infergate/pools', async () => ({ pools: await view() }));
+/**
+ * GET /infergate/pools: a gateway's pools, or a node's own models in the same shape. With gateway
+ * workers, `view` merges every worker's pools and `?scope=worker` gives the answering worker's own,
+ * with its process id.
+ */
+export const poolRoutes = (view: () => PoolView[] | Promise<PoolView[]>, localView: () => PoolView[] = view as () => PoolView[]): FastifyPluginAsync => async (app) => {
+  app.get<{ Querystring: { scope?: string } }>('/infergate/pools', async (request) => {
+    const scope = request.query.scope;
+    if (scope === 'worker') return { worker: process.pid, pools: localView() };
+    if (scope !== undefined && scope !== 'gateway') throw invalidArg(`scope must be 'gateway' or 'worker', got '${scope}'`, 'bad_scope');
+    return { pools: await view() };
+  });
 };
 
 /** Heartbeats and leave messages from nodes: into the registry, or into every worker's registry. */
