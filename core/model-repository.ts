@@ -125,6 +125,7 @@ export function parseDeclaration(
   }
   checkUniqueNames(doc.inputs, 'inputs', file, errors);
   checkUniqueNames(doc.outputs, 'outputs', file, errors);
+  checkNotYetHonoured(doc, file, errors);
   if (errors.length) throw new DeclarationInvalid(errors);
 
   return {
@@ -144,6 +145,26 @@ export function parseDeclaration(
     execution: doc.execution,
     directory,
   };
+}
+
+/**
+ * Fields the schema knows (they are Triton's, and their features are planned) but this version does
+ * not act on: refused with a clear error rather than accepted and silently ignored.
+ */
+function checkNotYetHonoured(doc: Record<string, any>, file: string, errors: DeclarationError[]): void {
+  if (doc.dynamic_batching !== undefined) {
+    errors.push({
+      file, field: 'dynamic_batching',
+      message: 'is not supported in this version (no queue delay or preferred batch sizes yet); remove it: a free instance already takes every queued request up to max_batch_size',
+    });
+  }
+  for (const field of ['inputs', 'outputs'] as const) {
+    (doc[field] as { labels?: string }[]).forEach((t, i) => {
+      if (t.labels !== undefined) {
+        errors.push({ file, field: `${field}[${i}].labels`, message: 'is not supported in this version (classification labels come with declared post-processing); remove it' });
+      }
+    });
+  }
 }
 
 function checkUniqueNames(tensors: { name: string }[], field: string, file: string, errors: DeclarationError[]): void {

