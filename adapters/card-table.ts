@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { InferError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /** Type names are used in ids, metrics labels and files, so keep them to a plain token. */
 const CARD_TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -14,13 +14,13 @@ const CARD_TYPE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 export class CardTable {
   readonly #coefficients: ReadonlyMap<string, number>;
 
-  /** Throws InferError INVALID_ARG for a bad type name or a coefficient that is not positive and finite. */
+  /** Throws ConfigError for a bad type name or a coefficient that is not positive and finite. */
   constructor(coefficients: Readonly<Record<string, number>>) {
     const map = new Map<string, number>();
     for (const [type, value] of Object.entries(coefficients)) {
       const problem = typeNameProblem(type) ?? coefficientProblem(value);
       if (problem !== undefined) {
-        throw new InferError('INVALID_ARG', `card table: "${type}": ${problem}`, 'card_table_invalid');
+        throw new ConfigError(`card table: "${type}": ${problem}`);
       }
       map.set(type, value);
     }
@@ -31,15 +31,13 @@ export class CardTable {
     return this.#coefficients.has(type);
   }
 
-  /** Relative performance of one card of this type; throws InferError NOT_FOUND for an unknown type. */
+  /** Relative performance of one card of this type; throws ConfigError for an unknown type. */
   coefficientOf(type: string): number {
     const value = this.#coefficients.get(type);
     if (value === undefined) {
-      throw new InferError(
-        'NOT_FOUND',
+      throw new ConfigError(
         `unknown card type "${type}": not in the card table (known: ${this.types().join(', ')}); ` +
           'add it under `cards:` in the card table overrides file',
-        'card_type_unknown',
       );
     }
     return value;
@@ -112,7 +110,7 @@ export const DEFAULT_CARD_TABLE: CardTable = new CardTable({
 /**
  * The default table with the rows of an overrides file merged over it. The file is YAML or JSON
  * (JSON is read as YAML): `{cards: {<type>: <coefficient>}}`. Without a path, the defaults.
- * Throws InferError INVALID_ARG naming the file (and the key) when it cannot be read or is invalid.
+ * Throws ConfigError naming the file (and the key) when it cannot be read or is invalid.
  */
 export async function loadCardTable(
   overridesPath?: string,
@@ -173,6 +171,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function invalid(source: string, detail: string): InferError {
-  return new InferError('INVALID_ARG', `card table overrides ${source}: ${detail}`, 'card_table_invalid');
+function invalid(source: string, detail: string): ConfigError {
+  return new ConfigError(`card table overrides ${source}: ${detail}`);
 }

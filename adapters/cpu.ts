@@ -5,7 +5,7 @@
 import os from 'node:os';
 import type { Card } from './card.js';
 import type { CardTable } from './card-table.js';
-import { InferError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 export const CPU_CARD_TYPE = 'cpu-core';
 
@@ -18,7 +18,7 @@ export interface CpuDetectOptions {
 export function detectCpuCards(table: CardTable, options: CpuDetectOptions = {}): Card[] {
   const cores = options.cores ?? osCores();
   if (!Number.isInteger(cores) || cores < 1) {
-    throw new InferError('INVALID_ARG', `cpu cores must be a positive integer, got ${cores}`, 'cpu_cores_invalid');
+    throw new ConfigError(`cpu cores must be a positive integer, got ${cores}`);
   }
   return [
     {

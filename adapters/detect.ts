@@ -26,7 +26,7 @@ export interface CardDetection {
   warnings: string[];
 }
 
-/** Throws InferError INVALID_ARG for a bad simCards spec; hardware problems become warnings. */
+/** Throws ConfigError for a bad simCards spec; hardware problems become warnings. */
 export async function detectCards(options: DetectCardsOptions): Promise<CardDetection> {
   const { table, simCards } = options;
   const includeCpu = options.includeCpu ?? simCards === undefined;

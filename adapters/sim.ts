@@ -4,7 +4,7 @@
  */
 import type { Card } from './card.js';
 import type { CardTable } from './card-table.js';
-import { InferError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 const SIM_TYPE_PREFIX = 'sim-';
 /** Guards against a typo like `fast:20000` creating thousands of instances. */
@@ -14,7 +14,7 @@ export const MAX_SIM_CARDS_PER_TYPE = 256;
  * Cards for a spec `<name>[:<count>],...` where `<name>` is a `sim-<name>` row of the table
  * (`fast`, `medium`, `slow`, or one added by overrides; `sim-fast` is accepted too). A missing
  * count means 1. Ids are `sim-<name>-<i>`, numbered per type from 0.
- * Throws InferError INVALID_ARG naming the spec and the bad entry.
+ * Throws ConfigError naming the spec and the bad entry.
  */
 export function parseSimCards(spec: string, table: CardTable): Card[] {
   const entries = spec.split(',').map((e) => e.trim());
@@ -56,6 +56,6 @@ function parseCount(text: string): number | undefined {
   return n >= 1 ? n : undefined;
 }
 
-function invalid(spec: string, detail: string): InferError {
-  return new InferError('INVALID_ARG', `--sim-cards "${spec}": ${detail}`, 'sim_cards_invalid');
+function invalid(spec: string, detail: string): ConfigError {
+  return new ConfigError(`--sim-cards "${spec}": ${detail}`);
 }

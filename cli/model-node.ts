@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { loadCardTable } from '../adapters/card-table.js';
 import { detectCards, summarizeCards } from '../adapters/detect.js';
-import { invalidArg } from '../core/errors.js';
+import { ConfigError, invalidArg } from '../core/errors.js';
 import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
@@ -38,7 +38,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const limits = limitsFrom(values);
   // Flags are checked before any model loads, so a mistake costs no startup time.
   const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-  if (mode === 'backend' && gateways.length === 0) throw invalidArg('infergate backend needs --gateway URL[,URL…]');
+  if (mode === 'backend' && gateways.length === 0) throw new ConfigError('infergate backend needs --gateway URL[,URL…]');
   const table = await loadCardTable(values['card-table'] as string | undefined);
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);

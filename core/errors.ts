@@ -15,6 +15,18 @@ export type ErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'RESOURCE_EXHAUSTED';
 
+/**
+ * An operator's mistake in configuration (a flag, a card table, a policy option), found at boot or
+ * when something is built from it. Not an InferError: it never reaches a client as the answer to
+ * its own request.
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
 export class InferError extends Error {
   readonly code: ErrorCode;
   /** Machine-readable reason used as the `reason` label of failure metrics. */

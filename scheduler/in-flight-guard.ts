@@ -5,7 +5,7 @@
  * - an in-flight cap (nginx `max_conns`): a node at its cap sits out of the picker;
  * - shortest expected delay among the top SWRR candidates: least (inFlight + 1) / weight.
  */
-import { invalidArg } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 /** Requests allowed in flight per execution slot: one running plus a short queue behind it. */
 export const DEFAULT_IN_FLIGHT_CAP_FACTOR = 4;
@@ -29,8 +29,8 @@ export interface InFlightCapOptions {
 export function inFlightCap(slots: number | undefined, options: InFlightCapOptions = {}): number {
   const factor = options.factor ?? DEFAULT_IN_FLIGHT_CAP_FACTOR;
   const min = options.min ?? DEFAULT_MIN_IN_FLIGHT_CAP;
-  if (!(factor > 0) || !Number.isFinite(factor)) throw invalidArg(`in-flight cap factor must be > 0, got ${factor}`);
-  if (!(min >= 1) || !Number.isFinite(min)) throw invalidArg(`in-flight min cap must be >= 1, got ${min}`);
+  if (!(factor > 0) || !Number.isFinite(factor)) throw new ConfigError(`in-flight cap factor must be > 0, got ${factor}`);
+  if (!(min >= 1) || !Number.isFinite(min)) throw new ConfigError(`in-flight min cap must be >= 1, got ${min}`);
   if (slots === undefined) return Infinity;
   const bySlots = slots > 0 ? Math.ceil(slots * factor) : 0;
   return Math.max(min, bySlots);

@@ -20,7 +20,16 @@
  * on every operation, and the two ways of computing `current` round differently: both pickers are
  * still SWRR with the right long-run shares, but a near-tie may break differently.
  */
-import { InferError } from '../core/errors.js';
+/**
+ * A misuse of a picker: a bug in its caller, never a client's mistake. Stable codes to match on,
+ * as undici's UND_ERR_*; a request that meets one fails as an internal error (500).
+ */
+export class PickerError extends Error {
+  constructor(readonly code: 'PICKER_BAD_RANDOM' | 'PICKER_BAD_WEIGHT' | 'PICKER_UNKNOWN_MEMBER' | 'PICKER_DUPLICATE_MEMBER', message: string) {
+    super(message);
+    this.name = 'PickerError';
+  }
+}
 
 export interface SwrrMemberState {
   id: string;
@@ -58,7 +67,7 @@ export function swrrStartCurrent(weight: number, random: (() => number) | undefi
   if (random === undefined || weight === 0) return 0;
   const u = random();
   if (!(u >= 0 && u < 1)) {
-    throw new InferError('INVALID_ARG', `SWRR random() returned ${u}, expected a number in [0, 1)`);
+    throw new PickerError('PICKER_BAD_RANDOM', `SWRR random() returned ${u}, expected a number in [0, 1)`);
   }
   const steps = Math.floor(u * weight * SWRR_PHASE_STEPS_PER_UNIT);
   return steps === 0 ? 0 : -steps / SWRR_PHASE_STEPS_PER_UNIT;
@@ -66,16 +75,16 @@ export function swrrStartCurrent(weight: number, random: (() => number) | undefi
 
 export function assertSwrrWeight(id: string, weight: number): void {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-    throw new InferError('INVALID_ARG', `SWRR member '${id}': weight must be a finite number ≥ 0, got ${weight}`);
+    throw new PickerError('PICKER_BAD_WEIGHT', `SWRR member '${id}': weight must be a finite number ≥ 0, got ${weight}`);
   }
 }
 
-export function unknownSwrrMember(id: string): InferError {
-  return new InferError('NOT_FOUND', `SWRR member '${id}' is not in the picker`);
+export function unknownSwrrMember(id: string): PickerError {
+  return new PickerError('PICKER_UNKNOWN_MEMBER', `SWRR member '${id}' is not in the picker`);
 }
 
-export function duplicateSwrrMember(id: string): InferError {
-  return new InferError('ALREADY_EXISTS', `SWRR member '${id}' is already in the picker`);
+export function duplicateSwrrMember(id: string): PickerError {
+  return new PickerError('PICKER_DUPLICATE_MEMBER', `SWRR member '${id}' is already in the picker`);
 }
 
 const INITIAL_CAPACITY = 8;

@@ -5,7 +5,7 @@
  * slow_start_config with aggression 1. Applied once, around every weight policy, by
  * AdjustedWeightPolicy (weight-policy-adjusted.ts).
  */
-import { ConfigError } from './weight-policy.js';
+import { ConfigError } from '../core/errors.js';
 
 /** How long a (re)joined node takes to reach its full weight. */
 export const DEFAULT_SLOW_START_WINDOW_MS = 10_000;

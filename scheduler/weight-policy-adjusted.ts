@@ -11,7 +11,8 @@
  * the node's full weight while the ramp runs.
  */
 import { resolveSlowStart, slowStartFactor, type SlowStart } from './slow-start.js';
-import { ConfigError, type WeightInput, type WeightPolicy } from './weight-policy.js';
+import { ConfigError } from '../core/errors.js';
+import { type WeightInput, type WeightPolicy } from './weight-policy.js';
 
 /** A report this much older than now no longer counts: the node is likely being evicted anyway. */
 export const DEFAULT_STALE_AFTER_MS = 5_000;

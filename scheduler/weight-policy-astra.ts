@@ -10,7 +10,8 @@
  * sends rises, so this policy oscillates at high load; that is the known weakness, not a bug here.
  */
 import type { LoadReport } from '../core/load-report.js';
-import { ConfigError, usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
+import { ConfigError } from '../core/errors.js';
+import { usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
 
 /** ln(1 + 100): the free-share term of an idle node, the most it can be. */
 export const ASTRA_IDLE_LOAD_TERM = Math.log(101);

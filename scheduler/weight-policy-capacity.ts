@@ -40,7 +40,8 @@
  * because its reports stopped.
  */
 import type { LoadReport } from '../core/load-report.js';
-import { ConfigError, usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
+import { ConfigError } from '../core/errors.js';
+import { usablePrior, type WeightInput, type WeightPolicy } from './weight-policy.js';
 
 /** Utilization charged per error-to-request ratio (gRFC A58 error_utilization_penalty default). */
 export const DEFAULT_ERROR_PENALTY = 1.0;

@@ -8,7 +8,8 @@ import { AdjustedWeightPolicy, type WeightAdjustmentOptions } from './weight-pol
 import { AstraWeightPolicy, type AstraWeightPolicyOptions } from './weight-policy-astra.js';
 import { CapacityWeightPolicy, type CapacityWeightPolicyOptions } from './weight-policy-capacity.js';
 import { StaticWeightPolicy } from './weight-policy-static.js';
-import { ConfigError, type WeightPolicy } from './weight-policy.js';
+import { ConfigError } from '../core/errors.js';
+import { type WeightPolicy } from './weight-policy.js';
 
 export const WEIGHT_POLICY_NAMES = ['static', 'astra', 'capacity'] as const;
 export type WeightPolicyName = (typeof WEIGHT_POLICY_NAMES)[number];

@@ -43,17 +43,6 @@ export interface WeightPolicy {
   forget(id: string): void;
 }
 
-/**
- * A bad policy name or option. A plain Error, not an InferError: it is the operator's mistake, found
- * at boot or when a pool is built, and must never reach a client as a 400 of its own request.
- */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
 /** A prior that can be used as a weight: finite and > 0, else 0 (the node sits out). */
 export function usablePrior(value: number): number {
   return Number.isFinite(value) && value > 0 ? value : 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InferError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import {
   chooseShortestExpectedDelay,
   DEFAULT_IN_FLIGHT_CAP_FACTOR,
@@ -34,7 +34,7 @@ describe('inFlightCap', () => {
   it.each<[InFlightCapOptions]>([[{ factor: 0 }], [{ factor: -1 }], [{ factor: NaN }], [{ factor: Infinity }], [{ min: 0 }], [{ min: NaN }]])(
     'rejects %j',
     (options) => {
-      expect(() => inFlightCap(4, options)).toThrow(InferError);
+      expect(() => inFlightCap(4, options)).toThrow(ConfigError);
     },
   );
 });

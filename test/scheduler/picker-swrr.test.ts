@@ -94,17 +94,17 @@ describe.each(PICKERS)('%s', (_name, make) => {
         return undefined;
       };
       const picker = build(make, { a: 1 });
-      expect(codeOf(() => picker.add('a', 1))).toBe('ALREADY_EXISTS');
+      expect(codeOf(() => picker.add('a', 1))).toBe('PICKER_DUPLICATE_MEMBER');
       for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-        expect(codeOf(() => picker.add('b', bad))).toBe('INVALID_ARG');
-        expect(codeOf(() => picker.setWeight('a', bad))).toBe('INVALID_ARG');
+        expect(codeOf(() => picker.add('b', bad))).toBe('PICKER_BAD_WEIGHT');
+        expect(codeOf(() => picker.setWeight('a', bad))).toBe('PICKER_BAD_WEIGHT');
       }
       expect(picker.has('b')).toBe(false);
       expect(picker.snapshot()).toEqual([{ id: 'a', weight: 1, current: 0, eligible: true }]);
-      expect(codeOf(() => picker.remove('nope'))).toBe('NOT_FOUND');
-      expect(codeOf(() => picker.setWeight('nope', 1))).toBe('NOT_FOUND');
-      expect(codeOf(() => picker.setEligible('nope', true))).toBe('NOT_FOUND');
-      expect(codeOf(() => make(() => 1).add('x', 1))).toBe('INVALID_ARG');
+      expect(codeOf(() => picker.remove('nope'))).toBe('PICKER_UNKNOWN_MEMBER');
+      expect(codeOf(() => picker.setWeight('nope', 1))).toBe('PICKER_UNKNOWN_MEMBER');
+      expect(codeOf(() => picker.setEligible('nope', true))).toBe('PICKER_UNKNOWN_MEMBER');
+      expect(codeOf(() => make(() => 1).add('x', 1))).toBe('PICKER_BAD_RANDOM');
     });
 
     it('reports size, has, and snapshots in insertion order (a re-added id goes last)', () => {

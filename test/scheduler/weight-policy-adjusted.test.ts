@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { InferError } from '../../core/errors.js';
 import type { LoadReport } from '../../core/load-report.js';
 import { slowStartFactor } from '../../scheduler/slow-start.js';
-import { ConfigError, type WeightInput, type WeightPolicy } from '../../scheduler/weight-policy.js';
+import { ConfigError } from '../../core/errors.js';
+import { type WeightInput, type WeightPolicy } from '../../scheduler/weight-policy.js';
 import {
   AdjustedWeightPolicy,
   DEFAULT_STALE_AFTER_MS,

@@ -8,7 +8,8 @@ import {
   resolveSlowStart,
   slowStartFactor,
 } from '../../scheduler/slow-start.js';
-import { ConfigError, type WeightInput, type WeightPolicy } from '../../scheduler/weight-policy.js';
+import { ConfigError } from '../../core/errors.js';
+import { type WeightInput, type WeightPolicy } from '../../scheduler/weight-policy.js';
 import { AdjustedWeightPolicy, DEFAULT_STALE_AFTER_MS } from '../../scheduler/weight-policy-adjusted.js';
 import {
   createWeightPolicy,
