@@ -42,7 +42,7 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
   const repository = loadModelRepository(options.modelsDir, { knownEngines: options.engines.names() });
   host.addDeclarationErrors(repository.errors);
   let started = false;
-  const target = new NodeTarget(host, { maxElements: options.limits.maxTensorElements });
+  const target = new NodeTarget(host, { maxTensorElements: options.limits.maxTensorElements });
   const service = new InferenceService({
     target,
     version: options.version,

@@ -3,7 +3,8 @@
  * a named flag with its default shown in --help; nothing is configurable only by editing code.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TENSOR_ELEMENTS, DEFAULT_REQUEST_TIMEOUT_MS, type FrontDoorLimits } from '../service/limits.js';
+import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, type FrontDoorLimits } from '../service/limits.js';
 
 export const DEFAULT_HTTP_PORT = 8000;
 export const DEFAULT_METRICS_PORT = 8002;

@@ -157,10 +157,10 @@ function parseRawInferRequest(
   if (batching) shape.unshift(1);
 
   const count = elementCount(shape);
-  if (count > limits.maxElements) {
+  if (count > limits.maxTensorElements) {
     throw new InferError(
       'PAYLOAD_TOO_LARGE',
-      `${where}: shape ${formatShape(shape)} has ${count} elements, over the limit maxElements = ${limits.maxElements}`,
+      `${where}: shape ${formatShape(shape)} has ${count} elements, over the limit --max-tensor-elements = ${limits.maxTensorElements}`,
       'too_many_elements',
     );
   }

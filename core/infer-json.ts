@@ -37,13 +37,13 @@ import type { InferRequest, InferResponse, Parameters, RequestedOutput, Tensor }
 
 export interface InferLimits {
   /** Most tensor elements, summed over all inputs of one request. */
-  maxElements: number;
+  maxTensorElements: number;
 }
 
-/** 16 Mi elements: 64 MiB of FP32, Triton's default input cap. */
-export const DEFAULT_MAX_INPUT_ELEMENTS = 16 * 1024 * 1024;
+/** 16 Mi elements: 64 MiB of FP32, Triton's default input cap (--max-tensor-elements). */
+export const DEFAULT_MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024;
 
-export const DEFAULT_INFER_LIMITS: Readonly<InferLimits> = { maxElements: DEFAULT_MAX_INPUT_ELEMENTS };
+export const DEFAULT_INFER_LIMITS: Readonly<InferLimits> = { maxTensorElements: DEFAULT_MAX_TENSOR_ELEMENTS };
 
 /** How a malformed body is reported: requests are the client's fault, responses the backend's. */
 export type Fail = (message: string, reason: string) => InferError;
@@ -115,10 +115,10 @@ export function parseInferRequestObject(
     const where = `input '${head.name}'`;
     const count = elementCount(head.shape);
     total += count;
-    if (total > limits.maxElements) {
+    if (total > limits.maxTensorElements) {
       throw new InferError(
         'PAYLOAD_TOO_LARGE',
-        `${where}: shape ${formatShape(head.shape)} brings the request to ${total} elements, over the limit maxElements = ${limits.maxElements}`,
+        `${where}: shape ${formatShape(head.shape)} brings the request to ${total} elements, over the limit --max-tensor-elements = ${limits.maxTensorElements}`,
         'too_many_elements',
       );
     }

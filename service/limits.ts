@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
+
 /** Every limit a front door enforces, named with its unit; all are flags of the CLI. */
 export interface FrontDoorLimits {
   /** Largest request body accepted (413 above it). Triton's default input cap is 64 MiB. */
@@ -9,7 +11,6 @@ export interface FrontDoorLimits {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_MAX_TENSOR_ELEMENTS = 16 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_LIMITS: FrontDoorLimits = {

@@ -202,7 +202,7 @@ describe('binary requests', () => {
     { label: 'BOOL byte other than 0/1', make: () => binaryBody({ inputs: [{ name: 'B', datatype: 'BOOL', shape: [3], parameters: { binary_data_size: 3 } }] }, [new Uint8Array([0, 1, 2])]), message: "input 'B': BOOL element 2 is byte 2; expected 0 or 1" },
     { label: 'binary outputs named wrong', make: withHeader((h) => (h.outputs = [{ name: 'NOPE' }])), message: "requested output 'NOPE' is not an output of model 'mixed'" },
     { label: 'binary input with wrong datatype for the model', make: withHeader((h) => ((h.inputs[0].datatype = 'INT32'), (h.inputs[0].parameters.binary_data_size = 24))), message: "input 'INPUT0': expected datatype FP32, got INT32" },
-    { label: 'element limit', make: () => binaryBody({ inputs: [{ name: 'B', datatype: 'UINT8', shape: [17_000_000], parameters: { binary_data_size: 17_000_000 } }] }, []), code: 'PAYLOAD_TOO_LARGE', message: 'over the limit maxElements = 16777216' },
+    { label: 'element limit', make: () => binaryBody({ inputs: [{ name: 'B', datatype: 'UINT8', shape: [17_000_000], parameters: { binary_data_size: 17_000_000 } }] }, []), code: 'PAYLOAD_TOO_LARGE', message: 'over the limit --max-tensor-elements = 16777216' },
   ];
 
   it.each(bad)('rejects: $label', ({ make, code = 'INVALID_ARG', message }) => {

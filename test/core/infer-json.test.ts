@@ -4,7 +4,7 @@ import { InferError, type ErrorCode } from '../../core/errors.js';
 import { numberToBf16, numberToFp16 } from '../../core/half-float.js';
 import {
   DEFAULT_INFER_LIMITS,
-  DEFAULT_MAX_INPUT_ELEMENTS,
+  DEFAULT_MAX_TENSOR_ELEMENTS,
   inferRequestToJson,
   inferResponseToJson,
   parseJsonInferRequest,
@@ -29,7 +29,7 @@ const meta: ModelMetadata = {
   maxBatchSize: 4,
 };
 
-const limits = { maxElements: 1000 };
+const limits = { maxTensorElements: 1000 };
 
 /** A valid body for `meta`; `patch` edits a deep copy. */
 function body(patch: (b: any) => void = () => {}): any {
@@ -134,8 +134,8 @@ describe('parseJsonInferRequest', () => {
   });
 
   it('the default element limit is 16 Mi', () => {
-    expect(DEFAULT_MAX_INPUT_ELEMENTS).toBe(16 * 1024 * 1024);
-    expect(DEFAULT_INFER_LIMITS.maxElements).toBe(DEFAULT_MAX_INPUT_ELEMENTS);
+    expect(DEFAULT_MAX_TENSOR_ELEMENTS).toBe(16 * 1024 * 1024);
+    expect(DEFAULT_INFER_LIMITS.maxTensorElements).toBe(DEFAULT_MAX_TENSOR_ELEMENTS);
   });
 
   interface Bad {
@@ -143,7 +143,7 @@ describe('parseJsonInferRequest', () => {
     body: unknown;
     code?: ErrorCode;
     message: string;
-    limits?: { maxElements: number };
+    limits?: { maxTensorElements: number };
   }
   const bad: Bad[] = [
     { label: 'null body', body: null, message: 'request body must be a JSON object, got null' },
@@ -189,7 +189,7 @@ describe('parseJsonInferRequest', () => {
     { label: 'BOOL as string', body: input0({ datatype: 'BOOL', shape: [1], data: ['true'] }), message: 'expected true or false for BOOL, got string "true"' },
     { label: 'BYTES as number', body: input0({ datatype: 'BYTES', shape: [1], data: [5] }), message: 'element 0: expected a string for BYTES, got number 5' },
     { label: 'other string for FP64', body: input0({ datatype: 'FP64', shape: [1], data: ['nan'] }), message: 'expected a number for FP64, got string "nan"' },
-    { label: 'too many elements', body: input0({ datatype: 'FP32', shape: [4, 3], data: new Array(12).fill(0) }), limits: { maxElements: 15 }, code: 'PAYLOAD_TOO_LARGE', message: 'over the limit maxElements = 15' },
+    { label: 'too many elements', body: input0({ datatype: 'FP32', shape: [4, 3], data: new Array(12).fill(0) }), limits: { maxTensorElements: 15 }, code: 'PAYLOAD_TOO_LARGE', message: 'over the limit --max-tensor-elements = 15' },
     { label: 'huge declared shape', body: input0({ datatype: 'FP32', shape: [100000, 100000], data: [] }), code: 'PAYLOAD_TOO_LARGE', message: 'brings the request to 10000000000 elements' },
     { label: 'binary_data_size in JSON', body: body((b) => (b.inputs[0].parameters = { binary_data_size: 24 })), message: "input 'INPUT0': parameter binary_data_size needs the binary tensor extension" },
     { label: 'parameters not an object', body: body((b) => (b.parameters = [1])), message: "request: 'parameters' must be an object, got an array" },

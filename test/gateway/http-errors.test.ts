@@ -92,7 +92,7 @@ const ROWS: Row[] = [
   { name: 'batch over max_batch_size', json: { inputs: [in0({ shape: [9, 16], data: range(144) })] }, status: 400, error: "input 'INPUT0': batch size 9 exceeds max_batch_size 8 of the model", reason: 'batch_too_large' },
   { name: 'batch of 0', json: { inputs: [in0({ shape: [0, 16], data: [] })] }, status: 400, error: "input 'INPUT0': batch size must be at least 1, got 0", reason: 'bad_batch_size' },
   { name: 'batch sizes differ between inputs', url: ADD_SUB, json: { inputs: [addSubInput('INPUT0'), addSubInput('INPUT1', { shape: [2, 16], data: [...ints16, ...ints16] })] }, status: 400, error: "input 'INPUT1': batch size 2 differs from batch size 1 of input 'INPUT0'", reason: 'batch_mismatch' },
-  { name: 'more elements than the limit', json: { inputs: [in0({ shape: [1, 20_000_000], data: [] })] }, status: 413, error: "input 'INPUT0': shape [1,20000000] brings the request to 20000000 elements, over the limit maxElements = 16777216", reason: 'too_many_elements' },
+  { name: 'more elements than the limit', json: { inputs: [in0({ shape: [1, 20_000_000], data: [] })] }, status: 413, error: "input 'INPUT0': shape [1,20000000] brings the request to 20000000 elements, over the limit --max-tensor-elements = 16777216", reason: 'too_many_elements' },
 
   // --- data
   { name: 'element count ≠ data length', json: { inputs: [in0({ data: range(15) })] }, status: 400, error: "input 'INPUT0': shape [1,16] needs 16 elements, 'data' has 15", reason: 'element_count_mismatch' },
