@@ -114,12 +114,6 @@ export class TransportError extends InferError {
   }
 }
 
-/** The InferError a request's signal was aborted with (deadline passed, client gone). */
-export function abortReason(signal: AbortSignal): InferError {
-  const reason: unknown = signal.reason;
-  return reason instanceof InferError ? reason : new InferError('CANCELLED', 'request cancelled', 'cancelled');
-}
-
 export function deadlineExceeded(): InferError {
   return new InferError('DEADLINE_EXCEEDED', 'request did not finish within its deadline (--request-timeout-ms or the infergate-timeout-ms header)', 'timeout');
 }

@@ -4,6 +4,8 @@
  * needs them (the node that runs the model); a gateway forwards the bytes as they came.
  */
 
+import type { Cancellation } from './cancellation.js';
+
 /** The wire forms a request can arrive in; the answer leaves in the same one. */
 export type WireFormat = 'kserve-http';
 
@@ -24,8 +26,8 @@ export interface InferCall {
   readonly requestId: string;
   /** Absolute deadline on the Date.now() clock; past it the request fails with 504. */
   readonly deadlineMs: number;
-  /** Aborted when the client went away or the deadline passed; `signal.reason` says which. */
-  readonly signal: AbortSignal;
+  /** Cancelled when the client went away or the deadline passed; its reason says which. */
+  readonly cancellation: Cancellation;
   readonly payload: WirePayload;
 }
 

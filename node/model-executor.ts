@@ -7,7 +7,8 @@
  * the queue at once and never reaches an instance; one already running is not interrupted, and
  * whoever aborted it has stopped waiting for its result.
  */
-import { InferError, abortReason, asInferError } from '../core/errors.js';
+import type { Cancellation } from '../core/cancellation.js';
+import { InferError, asInferError } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
 import type { ModelInstance } from '../engines/engine.js';
@@ -29,8 +30,8 @@ export type OutcomeObserver = (model: string, version: string, outcome: RequestO
 export interface ExecuteOptions {
   /** Absolute deadline (Date.now() clock): a request still queued past it is not run. */
   deadlineMs?: number;
-  /** Aborts the request; `signal.reason` (an InferError) is what the caller gets. */
-  signal?: AbortSignal;
+  /** Calls the request off; its reason (an InferError) is what the caller gets, at once. */
+  cancellation?: Cancellation;
 }
 
 interface Pending {
@@ -39,6 +40,8 @@ interface Pending {
   deadlineMs?: number;
   /** Still waiting in the queue: not yet taken by an instance, not cancelled. */
   queued: boolean;
+  /** Its caller has its answer already (cancelled while running): the result is dropped. */
+  settled: boolean;
   resolve(response: InferResponse): void;
   reject(error: InferError): void;
 }
@@ -96,20 +99,18 @@ export class ModelExecutor {
     if (this.#closed) {
       return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' version ${this.version} is unloading`, 'unloading'));
     }
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const { cancellation } = options;
+    if (cancellation?.reason) return Promise.reject(cancellation.reason);
     if (this.options.maxQueueSize > 0 && this.#waiting >= this.options.maxQueueSize) {
       return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' queue is full (max_queue_size ${this.options.maxQueueSize})`, 'queue_full'));
     }
     return new Promise<InferResponse>((resolve, reject) => {
-      const pending: Pending = { request, acceptedAt: performance.now(), deadlineMs: options.deadlineMs, queued: true, resolve, reject };
+      const pending: Pending = { request, acceptedAt: performance.now(), deadlineMs: options.deadlineMs, queued: true, settled: false, resolve, reject };
       this.#queue.push(pending);
       this.#waiting++;
       this.meter.inFlight++;
       this.meter.queueDepth++;
-      // No removeEventListener on dispatch: the signal lives as long as its request, and a late
-      // abort finds the request no longer queued.
-      signal?.addEventListener('abort', () => this.#cancel(pending, abortReason(signal)), { once: true });
+      cancellation?.onCancel((reason) => this.#cancel(pending, reason));
       this.#dispatch();
     });
   }
@@ -129,9 +130,17 @@ export class ModelExecutor {
     }
   }
 
-  /** Takes a queued request out before any instance ran it; it counts as neither done nor failed. */
+  /**
+   * A queued request leaves the queue before any instance ran it (it counts as neither done nor
+   * failed); a running one is answered now and its result dropped when the run ends.
+   */
   #cancel(pending: Pending, reason: InferError): void {
-    if (!pending.queued) return;
+    if (pending.settled) return;
+    pending.settled = true;
+    if (!pending.queued) {
+      pending.reject(reason);
+      return;
+    }
     pending.queued = false;
     this.#waiting--;
     this.meter.queueDepth--;
@@ -206,11 +215,14 @@ export class ModelExecutor {
       batchSize,
       batchIndex,
     });
-    if (ok) {
-      const response = result as InferResponse;
-      if (pending.request.id !== undefined && response.id === undefined) response.id = pending.request.id;
-      pending.resolve(response);
-    } else pending.reject(result as InferError);
+    if (!pending.settled) {
+      pending.settled = true;
+      if (ok) {
+        const response = result as InferResponse;
+        if (pending.request.id !== undefined && response.id === undefined) response.id = pending.request.id;
+        pending.resolve(response);
+      } else pending.reject(result as InferError);
+    }
     if (this.#closed && this.inFlight === 0) this.#drainWaiters.splice(0).forEach((r) => r());
   }
 }

@@ -9,7 +9,7 @@
  * Every other answer, success or error, is the answer and goes back unchanged. An aborted call
  * (client gone, deadline passed) stops at once with the abort's reason.
  */
-import { InferError, TransportError, abortReason, asInferError } from '../core/errors.js';
+import { InferError, TransportError, asInferError } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import type { BackendPool, PoolMember, ReleaseOutcome } from './pool.js';
 import type { PoolSet } from './pool-set.js';
@@ -50,7 +50,7 @@ export class Router {
     let last: WireAnswer | InferError | undefined;
     try {
       for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt++) {
-        if (call.signal.aborted) throw abortReason(call.signal);
+        if (call.cancellation.reason) throw call.cancellation.reason;
         if (attempt > 1 && clock() >= call.deadlineMs) break;
         const member = pool.acquire(clock(), tried);
         if (!member) break;
@@ -58,9 +58,9 @@ export class Router {
         try {
           answer = await member.spec.backend.infer(call, pool.version);
         } catch (err) {
-          if (call.signal.aborted) {
+          if (call.cancellation.reason) {
             this.#end(pool, member, 'cancelled');
-            throw abortReason(call.signal);
+            throw call.cancellation.reason;
           }
           const error = asInferError(err);
           this.#end(pool, member, error instanceof TransportError ? 'transport_error' : 'server_error');

@@ -1,21 +1,21 @@
 /**
- * Fails work that outlives its deadline, with one timer for every request in flight: a setTimeout
- * per request, cleared again by nearly every request, showed in profiles of the request path
- * (with the promises of the race around it). Pending deadlines sit in a binary min-heap; the timer
- * is armed for the earliest. A request that ends first leaves the heap and the timer is left armed
- * (it re-arms for the then earliest deadline when it fires), so the common case touches no timer.
+ * Fires each request's deadline, with one timer for every request in flight: a setTimeout per
+ * request, cleared again by nearly every request, showed in profiles of the request path. Pending
+ * deadlines sit in a binary min-heap; the timer is armed for the earliest. A request that ends
+ * first leaves the heap and the timer is left armed (it re-arms for the then earliest deadline when
+ * it fires), so the common case touches no timer.
  */
 
-interface Watch {
-  deadlineMs: number;
-  /** Position in the heap; -1 once it left (settled or expired). */
+/** One watched deadline; hand it back to `unwatch` when the work ended first. */
+export interface DeadlineWatch {
+  readonly deadlineMs: number;
+  /** Position in the heap; -1 once it left (unwatched or expired). */
   index: number;
-  reject: (error: Error) => void;
-  timeoutError: () => Error;
+  readonly onExpire: () => void;
 }
 
 export class DeadlineTimer {
-  readonly #heap: Watch[] = [];
+  readonly #heap: DeadlineWatch[] = [];
   #timer: NodeJS.Timeout | undefined;
   /** The deadline the timer is armed for. */
   #armedForMs = Infinity;
@@ -25,35 +25,17 @@ export class DeadlineTimer {
     return this.#heap.length;
   }
 
-  /**
-   * `work`'s outcome, or a rejection with `timeoutError()` once Date.now() reaches `deadlineMs`
-   * first (the work itself goes on; its late outcome is dropped).
-   */
-  race<T>(work: Promise<T>, deadlineMs: number, timeoutError: () => Error): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const watch: Watch = { deadlineMs, index: -1, reject, timeoutError };
-      this.#add(watch);
-      work.then(
-        (value) => {
-          this.#remove(watch);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.#remove(watch);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  #add(watch: Watch): void {
-    watch.index = this.#heap.length;
+  /** Calls `onExpire` once Date.now() reaches `deadlineMs`, unless unwatched before. */
+  watch(deadlineMs: number, onExpire: () => void): DeadlineWatch {
+    const watch: DeadlineWatch = { deadlineMs, index: this.#heap.length, onExpire };
     this.#heap.push(watch);
     this.#siftUp(watch.index);
-    if (watch.index === 0 && watch.deadlineMs < this.#armedForMs) this.#arm(watch.deadlineMs);
+    if (watch.index === 0 && deadlineMs < this.#armedForMs) this.#arm(deadlineMs);
+    return watch;
   }
 
-  #remove(watch: Watch): void {
+  /** Stops watching (the work ended first); a no-op for a watch that already expired. */
+  unwatch(watch: DeadlineWatch): void {
     const i = watch.index;
     if (i < 0) return;
     watch.index = -1;
@@ -87,8 +69,8 @@ export class DeadlineTimer {
     this.#armedForMs = Infinity;
     while (this.#heap.length > 0 && this.#heap[0].deadlineMs <= reachedMs) {
       const watch = this.#heap[0];
-      this.#remove(watch);
-      watch.reject(watch.timeoutError());
+      this.unwatch(watch);
+      watch.onExpire();
     }
     if (this.#heap.length > 0) this.#arm(this.#heap[0].deadlineMs);
   };

@@ -2,10 +2,11 @@
  * The core service every front door calls (HTTP now, gRPC next). A door only turns its wire
  * format into a request and the answer back; everything a request needs whatever door it came
  * through lives here: the deadline (the client's, capped by --request-timeout-ms), cancellation
- * (one AbortController per request, aborted by the deadline or by the door when the client goes
- * away), request ids, and per-model metrics. Serving itself is the target's: a node's own models
+ * (one Cancellation per request, by the deadline or by the door when the client goes away),
+ * request ids, and per-model metrics. Serving itself is the target's: a node's own models
  * or pools of nodes.
  */
+import type { Cancellation } from '../core/cancellation.js';
 import { InferError, asInferError, deadlineExceeded } from '../core/errors.js';
 import type { InferCall, WireAnswer, WirePayload } from '../core/infer-call.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
@@ -29,8 +30,8 @@ export interface ServiceRequest {
   requestId: string;
   /** What the client asked for (a header or a gRPC deadline); capped by requestTimeoutMs. */
   timeoutMs?: number;
-  /** The door aborts it when the client goes away; the service aborts it at the deadline. */
-  controller: AbortController;
+  /** The door cancels it when the client goes away; the service cancels it at the deadline. */
+  cancellation: Cancellation;
   payload: WirePayload;
 }
 
@@ -90,11 +91,12 @@ export class InferenceService {
 
   /**
    * Serves one inference. Resolves with the answer in the request's wire form (an error answer
-   * forwarded from a node included); rejects with an InferError. At the deadline the caller gets
-   * DEADLINE_EXCEEDED at once and the work is called off: a queued request leaves its queue, a run
-   * already started finishes and its result is dropped.
+   * forwarded from a node included); rejects with an InferError. At the deadline the request is
+   * cancelled, and every layer below answers at once with DEADLINE_EXCEEDED: a queued request
+   * leaves its queue, an upstream request is aborted, a run already started finishes and its
+   * result is dropped.
    */
-  async infer(request: ServiceRequest): Promise<WireAnswer> {
+  infer(request: ServiceRequest): Promise<WireAnswer> {
     const startedAt = performance.now();
     const { metrics } = this.options;
     const pending = metrics?.pendingRequests(request.model);
@@ -102,21 +104,26 @@ export class InferenceService {
     const limitMs = this.options.requestTimeoutMs;
     const timeoutMs = request.timeoutMs === undefined ? limitMs : Math.min(request.timeoutMs, limitMs);
     const deadlineMs = Date.now() + timeoutMs;
-    const { controller } = request;
+    const { cancellation } = request;
+    const watch = this.#deadlines.watch(deadlineMs, () => cancellation.cancel(deadlineExceeded()));
     const call: InferCall = {
       model: request.model,
       version: request.version,
       requestId: request.requestId,
       deadlineMs,
-      signal: controller.signal,
+      cancellation,
       payload: request.payload,
     };
+    let work: Promise<WireAnswer>;
     try {
-      const answer = await this.#deadlines.race(this.#target.infer(call), deadlineMs, () => {
-        const error = deadlineExceeded();
-        controller.abort(error);
-        return error;
-      });
+      work = this.#target.infer(call);
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    // then(), not async/await: one promise less per request on the hottest path.
+    return work.then((answer) => {
+      this.#deadlines.unwatch(watch);
+      pending?.dec();
       if (metrics) {
         const version = answer.modelVersion ?? request.version ?? '';
         if (answer.status < 400) {
@@ -128,14 +135,14 @@ export class InferenceService {
         }
       }
       return answer;
-    } catch (err) {
+    }, (err: unknown) => {
+      this.#deadlines.unwatch(watch);
+      pending?.dec();
       const error = asInferError(err);
       this.recordFailure(request.model, request.version, error);
       if (error.code === 'INTERNAL') this.options.logError?.(`request ${request.requestId} to model '${request.model}' failed: ${error.message}`);
       throw error;
-    } finally {
-      pending?.dec();
-    }
+    });
   }
 
   /** Counts a request that failed, also one a door turned away before calling infer (413). */

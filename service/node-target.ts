@@ -58,7 +58,7 @@ export class NodeTarget implements ServingTarget {
   async infer(call: InferCall): Promise<WireAnswer> {
     const executor = this.host.resolve(call.model, call.version);
     const request = decodeHttpInferRequest(call.payload, call.model, executor.version, executor.metadata, this.limits);
-    const response = await executor.infer(request, { deadlineMs: call.deadlineMs, signal: call.signal });
+    const response = await executor.infer(request, { deadlineMs: call.deadlineMs, cancellation: call.cancellation });
     return encodeHttpInferResponse(response, request);
   }
 }

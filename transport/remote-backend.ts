@@ -8,7 +8,8 @@
  * TransportError, so the router sends the call elsewhere.
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
-import { InferError, TransportError, abortReason, fromHttpStatus } from '../core/errors.js';
+import type { Cancellation } from '../core/cancellation.js';
+import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
   CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
@@ -45,8 +46,8 @@ export class RemoteBackend {
   }
 
   infer(call: InferCall, version: string): Promise<WireAnswer> {
-    const { payload, signal } = call;
-    if (signal.aborted) return Promise.reject(abortReason(signal));
+    const { payload, cancellation } = call;
+    if (cancellation.reason) return Promise.reject(cancellation.reason);
     const timeoutMs = Math.max(1, call.deadlineMs - Date.now());
     // A flat [name, value, ...] list: undici copies it without building an object.
     const headers: string[] = [REQUEST_ID, call.requestId, TIMEOUT_MS, String(timeoutMs)];
@@ -54,7 +55,7 @@ export class RemoteBackend {
     if (payload.headerLength !== undefined) headers.push(INFERENCE_HEADER_CONTENT_LENGTH, payload.headerLength);
     if (payload.contentEncoding !== undefined) headers.push(CONTENT_ENCODING, payload.contentEncoding);
     return new Promise<WireAnswer>((resolve, reject) => {
-      const handler = new ForwardHandler(this.url, version, signal, resolve, reject);
+      const handler = new ForwardHandler(this.url, version, cancellation, resolve, reject);
       this.#pool.dispatch({
         method: 'POST',
         path: `/v2/models/${encodeURIComponent(call.model)}/versions/${encodeURIComponent(version)}/infer`,
@@ -145,21 +146,21 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #contentType = JSON_CONTENT_TYPE;
   #headerLength: string | undefined;
   #chunks: Buffer[] = [];
-  #abort: ((err?: Error) => void) | undefined;
   #settled = false;
 
   constructor(
     private readonly url: string,
     private readonly version: string,
-    private readonly signal: AbortSignal,
+    private readonly cancellation: Cancellation,
     private readonly resolve: (answer: WireAnswer) => void,
     private readonly reject: (error: InferError) => void,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    if (this.signal.aborted) abort(abortReason(this.signal));
-    else this.signal.addEventListener('abort', this.#onAbort, { once: true });
+    // At once if already cancelled; a listener that fires after the answer does nothing.
+    this.cancellation.onCancel((reason) => {
+      if (!this.#settled) abort(reason);
+    });
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
@@ -185,18 +186,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.#settle()) return;
-    this.reject(this.signal.aborted ? abortReason(this.signal) : toBackendError(err, this.url));
+    this.reject(this.cancellation.reason ?? toBackendError(err, this.url));
   }
 
-  readonly #onAbort = (): void => {
-    this.#abort?.(abortReason(this.signal));
-  };
-
-  /** True when already settled; otherwise marks it settled and stops listening for aborts. */
+  /** True when already settled; otherwise marks it settled. */
   #settle(): boolean {
     if (this.#settled) return true;
     this.#settled = true;
-    this.signal.removeEventListener('abort', this.#onAbort);
     return false;
   }
 }

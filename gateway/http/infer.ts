@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { Cancellation } from '../../core/cancellation.js';
 import { InferError, asInferError, clientClosed } from '../../core/errors.js';
 import type { WireAnswer } from '../../core/infer-call.js';
 import {
@@ -28,21 +29,22 @@ interface InferTarget {
 }
 
 /** Answers one infer request; never rejects (a failure becomes the protocol's error answer). */
-async function answerInfer(
+function answerInfer(
   service: InferenceService,
   target: InferTarget,
   headers: IncomingHttpHeaders,
   body: Buffer,
   requestId: string,
-  controller: AbortController,
+  cancellation: Cancellation,
 ): Promise<WireAnswer> {
+  let answer: Promise<WireAnswer>;
   try {
-    return await service.infer({
+    answer = service.infer({
       model: target.model,
       version: target.version,
       requestId,
       timeoutMs: timeoutOf(headers[TIMEOUT_MS]),
-      controller,
+      cancellation,
       payload: {
         format: 'kserve-http',
         body,
@@ -52,8 +54,9 @@ async function answerInfer(
       },
     });
   } catch (err) {
-    return httpErrorAnswer(asInferError(err));
+    return Promise.resolve(httpErrorAnswer(asInferError(err)));
   }
+  return answer.then(undefined, (err: unknown) => httpErrorAnswer(asInferError(err)));
 }
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -128,11 +131,11 @@ export function createInferRequestHandler(
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       const requestId = single(req.headers[REQUEST_ID]) || randomUUID();
-      const controller = new AbortController();
+      const cancellation = new Cancellation();
       res.once('close', () => {
-        if (!res.writableFinished) controller.abort(clientClosed());
+        if (!res.writableFinished) cancellation.cancel(clientClosed());
       });
-      void answerInfer(service, target, req.headers, body, requestId, controller).then((answer) => {
+      void answerInfer(service, target, req.headers, body, requestId, cancellation).then((answer) => {
         if (res.destroyed) return;
         res.writeHead(answer.status, answerHeaders(answer));
         res.end(answer.body);
@@ -146,12 +149,12 @@ export function createInferRequestHandler(
 export const inferRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
   for (const base of MODEL_PATHS) {
     app.post<{ Params: InferTarget }>(`${base}/infer`, async (request, reply) => {
-      const controller = new AbortController();
+      const cancellation = new Cancellation();
       reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) controller.abort(clientClosed());
+        if (!reply.raw.writableFinished) cancellation.cancel(clientClosed());
       });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), controller);
+      const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), cancellation);
       return reply.status(answer.status).headers(answerHeaders(answer)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     });
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Cancellation } from '../../core/cancellation.js';
 import type { Backend } from '../../scheduler/backend.js';
 import { InferError, TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
@@ -34,8 +35,8 @@ function nodeOf(answer: WireAnswer): string {
   return (JSON.parse(Buffer.from(answer.body).toString()) as { node: string }).node;
 }
 
-function callFor(model = 'm', version?: string, deadlineMs = Number.MAX_SAFE_INTEGER, controller = new AbortController()): InferCall {
-  return { model, version, requestId: 'r', deadlineMs, signal: controller.signal, payload: { format: 'kserve-http', body: Buffer.alloc(0) } };
+function callFor(model = 'm', version?: string, deadlineMs = Number.MAX_SAFE_INTEGER, cancellation = new Cancellation()): InferCall {
+  return { model, version, requestId: 'r', deadlineMs, cancellation, payload: { format: 'kserve-http', body: Buffer.alloc(0) } };
 }
 
 function poolWith(weights: Record<string, number>, options = DEFAULT_POOL_OPTIONS): { pool: BackendPool; backends: Record<string, ScriptedBackend> } {
@@ -264,16 +265,16 @@ describe('Router', () => {
   it('stops with the abort reason once the call is aborted, and frees the node', async () => {
     const pools = new PoolSet(noSlowStart, DEFAULT_POOL_OPTIONS, () => 0);
     const pool = pools.getOrCreate('m', '1', META);
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     const hanging: Backend = {
       id: 'h',
-      infer: (call) => new Promise((_, reject) => call.signal.addEventListener('abort', () => reject(new TransportError('aborted')))),
+      infer: (call) => new Promise((_, reject) => call.cancellation.onCancel(() => reject(new TransportError('aborted')))),
       close: async () => {},
     };
     pool.upsert({ id: 'h', nodeId: 'h', url: 'h', backend: hanging, capacity: 1, staticWeight: 1 }, 0);
     const router = new Router(pools, { clock: () => 0 });
-    const answer = router.infer(callFor('m', undefined, Number.MAX_SAFE_INTEGER, controller));
-    controller.abort(new InferError('DEADLINE_EXCEEDED', 'late', 'timeout'));
+    const answer = router.infer(callFor('m', undefined, Number.MAX_SAFE_INTEGER, cancellation));
+    cancellation.cancel(new InferError('DEADLINE_EXCEEDED', 'late', 'timeout'));
     await expect(answer).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
     expect(pool.member('h')!.inFlight).toBe(0);
     expect(pool.member('h')!.isEjected(0)).toBe(false);

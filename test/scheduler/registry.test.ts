@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cancellation } from '../../core/cancellation.js';
 import { RemoteBackend } from '../../transport/remote-backend.js';
 import { bundledModelsDir } from '../../core/package-root.js';
 import type { InferCall } from '../../core/infer-call.js';
@@ -52,7 +53,7 @@ function setup(clock = () => Date.now()) {
 
 const DATA = Array.from({ length: 16 }, (_, i) => i * 0.5);
 const call = (): InferCall => ({
-  model: 'identity', requestId: 'r', deadlineMs: Date.now() + 10_000, signal: new AbortController().signal,
+  model: 'identity', requestId: 'r', deadlineMs: Date.now() + 10_000, cancellation: new Cancellation(),
   payload: { format: 'kserve-http', contentType: 'application/json', body: Buffer.from(JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: DATA }] })) },
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Cancellation } from '../../core/cancellation.js';
 import { TransportError } from '../../core/errors.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferCall, WireAnswer } from '../../core/infer-call.js';
@@ -14,7 +15,7 @@ const METADATA: ModelMetadata = {
   outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [-1] }],
 };
 const call = (): InferCall => ({
-  model: 'm', requestId: 'r', deadlineMs: Number.MAX_SAFE_INTEGER, signal: new AbortController().signal,
+  model: 'm', requestId: 'r', deadlineMs: Number.MAX_SAFE_INTEGER, cancellation: new Cancellation(),
   payload: { format: 'kserve-http', body: Buffer.from('{}') },
 });
 

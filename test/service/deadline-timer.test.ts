@@ -1,6 +1,6 @@
 /**
- * One timer for every request's deadline: each race ends with its work's outcome or, once its own
- * deadline is reached, with the timeout error, whatever order deadlines come and go in; and no
+ * One timer for every request's deadline: each watched piece of work ends with its outcome or, once
+ * its own deadline is reached, with the timeout, whatever order deadlines come and go in; and no
  * timer is left once nothing is watched.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -9,20 +9,29 @@ import { DeadlineTimer } from '../../service/deadline-timer.js';
 const T0 = 1_000_000;
 const timeout = () => new Error('timeout');
 
-/** A promise settled from outside, and how the race around it ended (undefined while running). */
+/**
+ * Work settled from outside, watched the way the inference service watches a request: it ends
+ * with its own outcome if that comes first (and unwatches), or with 'timeout' at its deadline.
+ */
 function race(timer: DeadlineTimer, deadlineMs: number) {
-  let resolve!: (v: string) => void;
-  let reject!: (e: Error) => void;
-  const work = new Promise<string>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
   const outcome: { value?: string; error?: string } = {};
-  timer.race(work, deadlineMs, timeout).then(
-    (v) => (outcome.value = v),
-    (e: Error) => (outcome.error = e.message),
-  );
-  return { resolve, reject, outcome };
+  let done = false;
+  const watch = timer.watch(deadlineMs, () => {
+    if (done) return;
+    done = true;
+    outcome.error = timeout().message;
+  });
+  const finish = (result: { value?: string; error?: string }) => {
+    if (done) return;
+    done = true;
+    timer.unwatch(watch);
+    Object.assign(outcome, result);
+  };
+  return {
+    resolve: (v: string) => finish({ value: v }),
+    reject: (e: Error) => finish({ error: e.message }),
+    outcome,
+  };
 }
 
 describe('DeadlineTimer', () => {
