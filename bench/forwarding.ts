@@ -14,7 +14,7 @@
  * Targets take turns in rounds, so background load weighs on all alike; figures are medians over
  * rounds. Run from the repository root after the build (needs nginx and wrk on PATH):
  *
- *   node dist/bench/forwarding.js [--duration-s 6] [--rounds 3]
+ *   node dist/bench/forwarding.js [--duration-s 6] [--rounds 3] [--only proxy-json,proxy-binary,embedded,work]
  *
  * Prints a markdown table and writes bench/results/forwarding.{json,md}.
  */
@@ -186,7 +186,11 @@ async function measure(driver: WrkDriver, t: Target, durationMs: number): Promis
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { 'duration-s': { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'duration-s': { type: 'string', default: '6' }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
+  });
+  const only = values.only?.split(',');
   const durationMs = Number(values['duration-s']) * 1000;
   const rounds = Number(values.rounds);
   const wrk = findOnPath('wrk');
@@ -227,6 +231,7 @@ async function main(argv: string[]): Promise<void> {
       { id: 'ocr-node', group: 'work', label: 'ocr_rec batch 1, node directly', spec: binarySpec(node.url, 'ocr_rec', 'x', [1, 3, 48, 320], true), concurrency: 4 },
       { id: 'ocr-gw1', group: 'work', label: 'ocr_rec batch 1, gateway --workers 1 → node', spec: binarySpec(gw1.url, 'ocr_rec', 'x', [1, 3, 48, 320], true), concurrency: 4 },
     ];
+    if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.includes(t.group)));
     for (const t of targets) {
       const reply = await driver.request(t.spec);
       if (reply.status !== 200) throw new Error(`${t.label}: HTTP ${reply.status} ${reply.body.toString().slice(0, 300)}`);
@@ -256,8 +261,8 @@ async function main(argv: string[]): Promise<void> {
     });
     const byId = new Map(summary.map((s) => [s.id, s]));
     const ratio = (a: string, b: string, f: 'reqPerS' | 'p99Ms' | 'proxyCpuUsPerRequest') => {
-      const x = byId.get(a)![f];
-      const y = byId.get(b)![f];
+      const x = byId.get(a)?.[f];
+      const y = byId.get(b)?.[f];
       return x === undefined || y === undefined ? undefined : x / y;
     };
     const ratios = {

@@ -2,7 +2,8 @@
  * Prometheus families in Triton's spirit, prefixed infergate_. One registry per process, passed
  * explicitly; node figures are read from the pools at scrape time, so they cost nothing per request.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LocalHistogram } from './local-histogram.js';
 import type { RequestOutcome } from '../node/model-executor.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
 
@@ -70,9 +71,9 @@ export class Metrics {
   readonly requestFailure: Counter<'model' | 'version' | 'reason'>;
   readonly inferenceCount: Counter<'model' | 'version'>;
   readonly executionCount: Counter<'model' | 'version'>;
-  readonly requestDuration: Histogram<'model' | 'version'>;
-  readonly queueDuration: Histogram<'model' | 'version'>;
-  readonly computeDuration: Histogram<'model' | 'version'>;
+  readonly requestDuration: LocalHistogram;
+  readonly queueDuration: LocalHistogram;
+  readonly computeDuration: LocalHistogram;
   readonly pending: Gauge<'model'>;
   readonly retries: Counter<'model' | 'version' | 'reason'>;
   /** What the metrics port serves: this process's registry. */
@@ -88,9 +89,9 @@ export class Metrics {
     this.requestFailure = new Counter({ name: 'infergate_request_failure_total', help: 'Inference requests that failed, by reason', labelNames: ['model', 'version', 'reason'], registers });
     this.inferenceCount = new Counter({ name: 'infergate_inference_count_total', help: 'Inferences run on this node (one per request, batched or not)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.inferences) });
     this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model executions on this node (a batch counts once)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.executions) });
-    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'End-to-end request time at the front door', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
-    this.queueDuration = new Histogram({ name: 'infergate_queue_duration_seconds', help: 'Time a request waited for a model instance', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
-    this.computeDuration = new Histogram({ name: 'infergate_compute_duration_seconds', help: 'Time of the model execution that ran the request', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS_S, registers });
+    this.requestDuration = new LocalHistogram('infergate_request_duration_seconds', 'End-to-end request time at the front door', LATENCY_BUCKETS_S, this.registry);
+    this.queueDuration = new LocalHistogram('infergate_queue_duration_seconds', 'Time a request waited for a model instance', LATENCY_BUCKETS_S, this.registry);
+    this.computeDuration = new LocalHistogram('infergate_compute_duration_seconds', 'Time of the model execution that ran the request', LATENCY_BUCKETS_S, this.registry);
     const pendingByModel = this.#pending;
     this.pending = new Gauge({
       name: 'infergate_pending_requests', help: 'Requests accepted by the front door and not yet answered', labelNames: ['model'], registers,
@@ -105,8 +106,8 @@ export class Metrics {
 
   /**
    * The per-(model, version) series, resolved once. Its counters count locally until a read of
-   * the registry (DeferredCount); its histograms are prom-client children, which still validate
-   * and hash the labels on every observation.
+   * the registry (DeferredCount); its histograms are LocalHistogram series (a bucket search and
+   * three additions per observation).
    */
   series(model: string, version: string): ModelSeries {
     let versions = this.#series.get(model);
