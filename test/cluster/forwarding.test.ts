@@ -105,6 +105,23 @@ describe('forwarding through a gateway (real processes)', () => {
     expect(forwarded).toEqual(direct);
   });
 
+  it('metadata, readiness, config and the index keep working at the gateway, as the node gives them', async () => {
+    const get = async (base: string, path: string, method: 'GET' | 'POST' = 'GET') => {
+      const r = await request(`${base}${path}`, { method, dispatcher: client });
+      return { status: r.statusCode, json: (await r.body.json()) as unknown };
+    };
+    for (const path of ['/v2/models/identity', '/v2/models/add_sub/versions/1', '/v2/models/identity/ready', '/v2/models/add_sub/config']) {
+      const direct = await get(nodeUrl, path);
+      expect(direct.status).toBe(200);
+      expect(await get(gatewayUrl, path), path).toEqual(direct);
+    }
+    const index = await get(gatewayUrl, '/v2/repository/index', 'POST');
+    expect(index.json).toEqual(expect.arrayContaining([
+      { name: 'add_sub', version: '1', state: 'READY', reason: '' },
+      { name: 'identity', version: '1', state: 'READY', reason: '' },
+    ]));
+  });
+
   it('an unknown model is the gateway\'s own 404, in the protocol\'s error shape', async () => {
     const answer = await send(gatewayUrl, { ...JSON_REQUEST, path: '/v2/models/nope/infer' });
     expect(answer.status).toBe(404);
