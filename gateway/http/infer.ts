@@ -1,7 +1,7 @@
 /**
  * POST .../infer: the request body as it came (JSON or the binary tensor extension) goes to the
  * inference service, and its answer goes back as it is. Two entries share one function:
- * - `handleInferRequest` on node:http, ahead of fastify, for every infer request that arrives on
+ * - `createInferRequestHandler`: on node:http, ahead of fastify, for every infer request that arrives on
  *   a socket: the hottest route skips the framework's per-request work;
  * - the fastify route, which serves the same answer to `app.inject()` (tests) and anything that
  *   reaches fastify without the node:http entry.
