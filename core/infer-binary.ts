@@ -31,13 +31,14 @@ import {
   failResponse,
   parseInferRequestObject,
   parseInferResponseObject,
-  parseJsonWithNonFinite,
+  parseJsonDocument,
   requestedOutputToJson,
-  responseEnvelope,
-  tensorToJson,
+  responseEnvelopeText,
+  tensorToJsonText,
   type BinaryTensorReader,
   type Fail,
   type InferLimits,
+  type JsonDocument,
 } from './infer-json.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { formatShape, validateInferRequest } from './request-validation.js';
@@ -88,7 +89,7 @@ export function parseBinaryInferRequest(
 
   const header = parseHeader(body, headerLength, failRequest, 'malformed_request');
   const blobs = new BlobCursor(body, headerLength, failRequest);
-  const req = parseInferRequestObject(header, modelName, modelVersion, limits, blobs.read);
+  const req = parseInferRequestObject(header.value, modelName, modelVersion, limits, blobs.read, header.text);
   blobs.finish();
   if (meta !== undefined) validateInferRequest(req, meta);
   return req;
@@ -195,7 +196,7 @@ export function encodeInferRequest(req: InferRequest, options: { binaryOutputs: 
   if (req.outputs !== undefined) {
     json.outputs = req.outputs.map((o) => requestedOutputToJson(o, options.binaryOutputs));
   }
-  return assemble(json, blobs);
+  return assemble(JSON.stringify(json), blobs);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -203,7 +204,8 @@ export function encodeInferRequest(req: InferRequest, options: { binaryOutputs: 
 
 /**
  * Outputs asked for binary (per-output binary_data, else the request's binary_data_output) become
- * blobs; the rest stay JSON in the header. With no blob at all the body is plain JSON.
+ * blobs; the rest stay JSON in the header, written as text (tensorToJsonText: 64-bit integers
+ * exact, -0.0, bare NaN/Infinity). With no blob at all the body is plain JSON.
  */
 export function encodeInferResponse(res: InferResponse, req: InferRequest): EncodedBody {
   const perOutput = new Map<string, boolean | undefined>();
@@ -212,28 +214,29 @@ export function encodeInferResponse(res: InferResponse, req: InferRequest): Enco
 
   const blobs: Uint8Array[] = [];
   const outputs = res.outputs.map((t) => {
-    if (!(perOutput.get(t.name) ?? byDefault)) return tensorToJson(t);
+    if (!(perOutput.get(t.name) ?? byDefault)) return tensorToJsonText(t);
     const blob = tensorToBlob(t);
     blobs.push(blob);
-    return binaryTensorHead(t, blob.byteLength);
+    return JSON.stringify(binaryTensorHead(t, blob.byteLength));
   });
-  const json = responseEnvelope(res, outputs);
+  const header = responseEnvelopeText(res, outputs);
   if (blobs.length === 0) {
-    return { body: Buffer.from(JSON.stringify(json)), headerLength: undefined, contentType: JSON_CONTENT_TYPE };
+    return { body: Buffer.from(header), headerLength: undefined, contentType: JSON_CONTENT_TYPE };
   }
-  return assemble(json, blobs);
+  return assemble(header, blobs);
 }
 
 /** Client side; `headerLength` undefined: the body is plain JSON. */
 export function parseBinaryInferResponse(body: Buffer, headerLength: number | undefined): InferResponse {
   if (headerLength === undefined) {
-    return parseInferResponseObject(parseHeader(body, body.length, failResponse, 'malformed_response'), undefined);
+    const json = parseHeader(body, body.length, failResponse, 'malformed_response');
+    return parseInferResponseObject(json.value, undefined, json.text);
   }
   checkHeaderLength(headerLength, body.length, failResponse);
   if (headerLength === 0) throw failResponse(`${HEADER_LENGTH_NAME} is 0`, 'malformed_response');
   const header = parseHeader(body, headerLength, failResponse, 'malformed_response');
   const blobs = new BlobCursor(body, headerLength, failResponse);
-  const res = parseInferResponseObject(header, blobs.read);
+  const res = parseInferResponseObject(header.value, blobs.read, header.text);
   blobs.finish();
   return res;
 }
@@ -393,8 +396,8 @@ function binaryTensorHead(t: Tensor, byteSize: number): object {
   };
 }
 
-function assemble(json: object, blobs: Uint8Array[]): EncodedBody & { headerLength: number } {
-  const header = Buffer.from(JSON.stringify(json));
+function assemble(headerText: string, blobs: Uint8Array[]): EncodedBody & { headerLength: number } {
+  const header = Buffer.from(headerText);
   let total = header.length;
   for (const b of blobs) total += b.byteLength;
   const body = Buffer.concat([header, ...blobs], total);
@@ -413,9 +416,9 @@ function checkHeaderLength(headerLength: number, bodyLength: number, fail: Fail)
   }
 }
 
-function parseHeader(body: Buffer, headerLength: number, fail: Fail, reason: string): unknown {
+function parseHeader(body: Buffer, headerLength: number, fail: Fail, reason: string): JsonDocument {
   try {
-    return parseJsonWithNonFinite(body.toString('utf8', 0, headerLength));
+    return parseJsonDocument(body.toString('utf8', 0, headerLength));
   } catch (err) {
     throw fail(`the JSON header is not valid JSON: ${(err as Error).message}`, reason);
   }

@@ -5,14 +5,17 @@
  * Decisions, where the protocol leaves room:
  * - BOOL elements must be JSON true/false, as Triton requires; 0/1 are rejected with a message that
  *   says so, rather than guessed at.
- * - INT64/UINT64 travel as JSON numbers. A JSON number is a double, so on input any integer beyond
- *   ±(2^53 − 1) is rejected (it has already been rounded by the JSON parser); on output values
- *   beyond that range lose precision. Exact 64-bit values need the binary tensor extension.
+ * - INT64/UINT64 travel as JSON numbers, exact to all 64 bits both ways, as Triton reads and writes
+ *   them. JSON.parse reads every number as a double, exact up to ±(2^53 − 1); an INT64/UINT64
+ *   element beyond that is read again from its literal in the body's text (parseJsonWithNonFinite
+ *   keeps the text for the decoder, JsonCursor finds the literal). Beyond 2^53 only plain integer
+ *   digits are exact: 1e19 or 9007199254740993.0 are refused (Triton refuses any non-integer JSON
+ *   value for these types). Output is written as text (tensorToJsonText): a BigInt's own digits.
  * - NaN, Infinity and -Infinity are not JSON. Triton writes and reads them as bare tokens (rapidjson
- *   kWriteNanAndInfFlag / kParseNanAndInfFlag); JSON.stringify would turn them into null, silently.
- *   infergate writes them as the strings "NaN", "Infinity", "-Infinity", which every JSON parser
- *   accepts, and accepts those strings (and, through parseJsonWithNonFinite, Triton's bare tokens)
- *   for FP16/BF16/FP32/FP64 elements. No other string is accepted for a numeric datatype.
+ *   kWriteNanAndInfFlag / kParseNanAndInfFlag), and so does infergate: written bare, read bare
+ *   (parseJsonWithNonFinite) and, as earlier infergate wrote them, as the strings "NaN", "Infinity",
+ *   "-Infinity" for FP16/BF16/FP32/FP64 elements. No other string is accepted for a numeric datatype.
+ * - -0 keeps its sign: written -0.0, as rapidjson writes it (JSON.stringify would write 0).
  * - A finite number that rounds to infinity in its datatype (1e39 for FP32, 70000 for FP16) is out of
  *   range, not silently infinite.
  * - BYTES elements are JSON strings, carried as their UTF-8 bytes. On output, bytes that are not
@@ -66,14 +69,16 @@ export type BinaryTensorReader = (
 // ---------------------------------------------------------------------------------------------------
 // Requests
 
+/** `sourceText`: the JSON text `body` was parsed from (parseJsonDocument), to read 64-bit integers exactly. */
 export function parseJsonInferRequest(
   body: unknown,
   modelName: string,
   modelVersion: string | undefined,
   meta: ModelMetadata | undefined,
   limits: InferLimits,
+  sourceText?: string,
 ): InferRequest {
-  const req = parseInferRequestObject(body, modelName, modelVersion, limits, undefined);
+  const req = parseInferRequestObject(body, modelName, modelVersion, limits, undefined, sourceText);
   if (meta !== undefined) validateInferRequest(req, meta);
   return req;
 }
@@ -88,8 +93,10 @@ export function parseInferRequestObject(
   modelVersion: string | undefined,
   limits: InferLimits,
   readBinary: BinaryTensorReader | undefined,
+  sourceText?: string,
 ): InferRequest {
   const fail = failRequest;
+  const source = sourceText;
   if (!isObject(body)) throw fail(`request body must be a JSON object, got ${describeJsonValue(body)}`, 'malformed_request');
 
   const req: InferRequest = { modelName, inputs: [] };
@@ -139,7 +146,7 @@ export function parseInferRequestObject(
       data = readBinary(where, head.datatype, head.shape, byteSize);
     } else {
       if (head.data === undefined) throw fail(`${where}: missing 'data'`, 'malformed_request');
-      data = jsonToTensorData(head.data, where, head.datatype, head.shape, fail, false);
+      data = jsonToTensorData(head.data, where, head.datatype, head.shape, fail, { text: source, list: 'inputs', index: i, acceptRounded: false });
     }
     const tensor: Tensor = { name: head.name, datatype: head.datatype, shape: head.shape, data };
     if (tensorParams !== undefined && Object.keys(tensorParams).length > 0) tensor.parameters = tensorParams;
@@ -170,20 +177,33 @@ function parseRequestedOutput(raw: unknown, i: number, fail: Fail): RequestedOut
   return out;
 }
 
-export function inferRequestToJson(req: InferRequest): object {
-  const json: Record<string, unknown> = {};
-  if (req.id !== undefined) json.id = req.id;
+/**
+ * The request as JSON text, the way it travels: 64-bit integers exact, -0 as -0.0, NaN and
+ * ±Infinity as bare tokens (see the file comment).
+ */
+export function inferRequestToJsonText(req: InferRequest): string {
+  const members: string[] = [];
+  if (req.id !== undefined) members.push(`"id":${JSON.stringify(req.id)}`);
   // Object.assign, not a spread: a spread copy that then gets a property takes a slow path in this V8.
   const params: Parameters = Object.assign({}, req.parameters);
   if (req.binaryDataOutput !== undefined) params.binary_data_output = req.binaryDataOutput;
-  if (Object.keys(params).length > 0) json.parameters = params;
-  json.inputs = req.inputs.map((t) => tensorToJson(t));
-  if (req.outputs !== undefined) json.outputs = req.outputs.map((o) => requestedOutputToJson(o));
-  return json;
+  if (Object.keys(params).length > 0) members.push(`"parameters":${JSON.stringify(params)}`);
+  members.push(`"inputs":[${req.inputs.map((t) => tensorToJsonText(t)).join(',')}]`);
+  if (req.outputs !== undefined) members.push(`"outputs":${JSON.stringify(req.outputs.map((o) => requestedOutputToJson(o)))}`);
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * The request as a JSON value: what a parser makes of inferRequestToJsonText (non-finite floats as
+ * the strings "NaN", "Infinity", "-Infinity"). JSON.stringify of it is not exact: it rounds 64-bit
+ * integers beyond 2^53 and writes -0 as 0. Send inferRequestToJsonText instead.
+ */
+export function inferRequestToJson(req: InferRequest): object {
+  return parseJsonWithNonFinite(inferRequestToJsonText(req)) as object;
 }
 
 export function requestedOutputToJson(out: RequestedOutput, binaryData = out.binaryData): object {
-  const params: Parameters = Object.assign({}, out.parameters); // see inferRequestToJson
+  const params: Parameters = Object.assign({}, out.parameters); // see inferRequestToJsonText
   if (binaryData !== undefined) params.binary_data = binaryData;
   return Object.keys(params).length > 0 ? { name: out.name, parameters: params } : { name: out.name };
 }
@@ -191,25 +211,31 @@ export function requestedOutputToJson(out: RequestedOutput, binaryData = out.bin
 // ---------------------------------------------------------------------------------------------------
 // Responses
 
+/** The response as JSON text, the way it travels; see inferRequestToJsonText. */
+export function inferResponseToJsonText(res: InferResponse): string {
+  return responseEnvelopeText(res, res.outputs.map((t) => tensorToJsonText(t)));
+}
+
+/** The response as a JSON value; not exact through JSON.stringify, see inferRequestToJson. */
 export function inferResponseToJson(res: InferResponse): object {
-  return responseEnvelope(res, res.outputs.map((t) => tensorToJson(t)));
+  return parseJsonWithNonFinite(inferResponseToJsonText(res)) as object;
 }
 
-/** `{model_name, model_version, id?, parameters?, outputs}` around already-encoded outputs. */
-export function responseEnvelope(res: InferResponse, outputs: object[]): object {
-  const json: Record<string, unknown> = { model_name: res.modelName, model_version: res.modelVersion };
-  if (res.id !== undefined) json.id = res.id;
-  if (res.parameters !== undefined && Object.keys(res.parameters).length > 0) json.parameters = res.parameters;
-  json.outputs = outputs;
-  return json;
+/** `{model_name, model_version, id?, parameters?, outputs}` around outputs already written as JSON text. */
+export function responseEnvelopeText(res: InferResponse, outputs: readonly string[]): string {
+  let text = `{"model_name":${JSON.stringify(res.modelName)},"model_version":${JSON.stringify(res.modelVersion)}`;
+  if (res.id !== undefined) text += `,"id":${JSON.stringify(res.id)}`;
+  if (res.parameters !== undefined && Object.keys(res.parameters).length > 0) text += `,"parameters":${JSON.stringify(res.parameters)}`;
+  return `${text},"outputs":[${outputs.join(',')}]}`;
 }
 
-export function parseJsonInferResponse(body: unknown): InferResponse {
-  return parseInferResponseObject(body, undefined);
+export function parseJsonInferResponse(body: unknown, sourceText?: string): InferResponse {
+  return parseInferResponseObject(body, undefined, sourceText);
 }
 
-export function parseInferResponseObject(body: unknown, readBinary: BinaryTensorReader | undefined): InferResponse {
+export function parseInferResponseObject(body: unknown, readBinary: BinaryTensorReader | undefined, sourceText?: string): InferResponse {
   const fail = failResponse;
+  const source = sourceText;
   if (!isObject(body)) throw fail(`body must be a JSON object, got ${describeJsonValue(body)}`, 'malformed_response');
   if (typeof body.model_name !== 'string') {
     throw fail(`'model_name' must be a string, got ${describeJsonValue(body.model_name)}`, 'malformed_response');
@@ -237,7 +263,7 @@ export function parseInferResponseObject(body: unknown, readBinary: BinaryTensor
       data = readBinary(where, head.datatype, head.shape, byteSize);
     } else {
       if (head.data === undefined) throw fail(`${where}: missing 'data'`, 'malformed_response');
-      data = jsonToTensorData(head.data, where, head.datatype, head.shape, fail, true);
+      data = jsonToTensorData(head.data, where, head.datatype, head.shape, fail, { text: source, list: 'outputs', index: i, acceptRounded: true });
     }
     const tensor: Tensor = { name: head.name, datatype: head.datatype, shape: head.shape, data };
     if (tensorParams !== undefined && Object.keys(tensorParams).length > 0) tensor.parameters = tensorParams;
@@ -286,53 +312,73 @@ function parseTensorHead(raw: unknown, at: string, kind: 'input' | 'output', fai
   return head;
 }
 
-export function tensorToJson(t: Tensor): object {
-  const json: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
-  if (t.parameters !== undefined && Object.keys(t.parameters).length > 0) json.parameters = t.parameters;
-  json.data = tensorDataToJson(t.datatype, t.data);
-  return json;
+export function tensorToJsonText(t: Tensor): string {
+  let text = `{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}]`;
+  if (t.parameters !== undefined && Object.keys(t.parameters).length > 0) text += `,"parameters":${JSON.stringify(t.parameters)}`;
+  return `${text},"data":${tensorDataToJsonText(t.datatype, t.data)}}`;
 }
 
 /**
- * Flat row-major JSON values of a tensor; see the file comment for BOOL, 64-bit, NaN and BYTES.
- * Built with push, not `new Array(n)`: V8's JSON.stringify takes a slow path for holey arrays
- * (measured: 16 FP32 values took ~45 % longer to stringify).
+ * A tensor's elements as a flat row-major JSON array, written as text so that nothing goes through
+ * a double or JSON.stringify's number rules; see the file comment for BOOL, 64-bit, floats and
+ * BYTES. Concatenation, not JSON.stringify of an array of numbers: a 16-FP32 response measured
+ * twice as fast to encode.
  */
-export function tensorDataToJson(datatype: Datatype, data: TensorData): unknown[] {
-  if (datatype === 'BYTES') {
-    const decoder = new TextDecoder('utf-8');
-    return (data as Uint8Array[]).map((b) => decoder.decode(b));
-  }
-  const values = data as NumericArray;
-  const n = values.length;
-  const out: unknown[] = [];
+export function tensorDataToJsonText(datatype: Datatype, data: TensorData): string {
   switch (datatype) {
+    case 'BYTES': {
+      const decoder = new TextDecoder('utf-8');
+      return JSON.stringify((data as Uint8Array[]).map((b) => decoder.decode(b)));
+    }
     case 'BOOL':
-      for (let i = 0; i < n; i++) out.push(values[i] !== 0);
-      return out;
-    case 'INT64':
-    case 'UINT64':
-      for (let i = 0; i < n; i++) out.push(Number(values[i]));
-      return out;
+      return boolsText(data as Uint8Array);
     case 'FP16':
-      for (let i = 0; i < n; i++) out.push(finiteOrName(fp16ToNumber(values[i] as number)));
-      return out;
+      return halfFloatsText(data as Uint16Array, fp16ToNumber);
     case 'BF16':
-      for (let i = 0; i < n; i++) out.push(finiteOrName(bf16ToNumber(values[i] as number)));
-      return out;
+      return halfFloatsText(data as Uint16Array, bf16ToNumber);
     case 'FP32':
     case 'FP64':
-      for (let i = 0; i < n; i++) out.push(finiteOrName(values[i] as number));
-      return out;
+      return floatsText(data as Float32Array | Float64Array);
     default:
-      for (let i = 0; i < n; i++) out.push(values[i]);
-      return out;
+      // Integers, INT64/UINT64 included: a BigInt's own digits, exact.
+      return `[${(data as NumericArray as Int32Array).join(',')}]`;
   }
 }
 
-function finiteOrName(v: number): number | string {
-  if (Number.isFinite(v)) return v;
-  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+function boolsText(values: Uint8Array): string {
+  let text = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) text += ',';
+    text += values[i] !== 0 ? 'true' : 'false';
+  }
+  return `${text}]`;
+}
+
+function floatsText(values: Float32Array | Float64Array): string {
+  let text = '[';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) text += ',';
+    text += floatLiteral(values[i]);
+  }
+  return `${text}]`;
+}
+
+function halfFloatsText(bits: Uint16Array, decode: (bits: number) => number): string {
+  let text = '[';
+  for (let i = 0; i < bits.length; i++) {
+    if (i > 0) text += ',';
+    text += floatLiteral(decode(bits[i]));
+  }
+  return `${text}]`;
+}
+
+/**
+ * A float as Triton's writer (rapidjson, kWriteNanAndInfFlag) puts it: NaN, Infinity and -Infinity
+ * as bare tokens (which is what String gives) and -0 as -0.0; otherwise JavaScript's shortest
+ * round-trip digits.
+ */
+function floatLiteral(v: number): string {
+  return v === 0 && 1 / v < 0 ? '-0.0' : String(v);
 }
 
 const NON_FINITE = new Map<unknown, number>([['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity]]);
@@ -349,21 +395,34 @@ const INT_RANGE: Record<string, [number, number]> = {
 const FP32_MAX = 3.4028234663852886e38;
 
 /**
- * JSON `data` (flat, or nested to exactly the shape) into typed storage. `lenient64`: accept
- * INT64/UINT64 values beyond 2^53 as they came (a response has already lost that precision
- * upstream; refusing it would only lose the rest).
+ * Where a tensor's `data` came from, for INT64/UINT64 elements beyond ±(2^53 − 1): JSON.parse has
+ * rounded those to a double, so they are read again from the body's JSON text.
  */
+export interface DataSource {
+  /** The body's JSON text; undefined when not at hand (a body built in code, or parsed elsewhere). */
+  text: string | undefined;
+  /** The tensor's place in the body: `body[list][index].data`. */
+  list: 'inputs' | 'outputs';
+  index: number;
+  /**
+   * Without the text, take the rounded value rather than refuse it: a response from a server that
+   * wrote it rounded has lost that precision already, and refusing it would only lose the rest.
+   */
+  acceptRounded: boolean;
+}
+
+/** JSON `data` (flat, or nested to exactly the shape) into typed storage. */
 export function jsonToTensorData(
   data: unknown,
   where: string,
   datatype: Datatype,
   shape: readonly number[],
   fail: Fail,
-  lenient64: boolean,
+  source: DataSource,
 ): TensorData {
   if (!Array.isArray(data)) throw fail(`${where}: 'data' must be an array, got ${describeJsonValue(data)}`, 'bad_data');
   const count = elementCount(shape);
-  const put = elementWriter(datatype, count, where, fail, lenient64);
+  const put = elementWriter(datatype, count, where, fail, source);
 
   if (data.length > 0 && Array.isArray(data[0])) {
     let index = 0;
@@ -410,7 +469,7 @@ export function jsonToTensorData(
 
 type ElementWriter = ((v: unknown, i: number) => void) & { storage: TensorData };
 
-function elementWriter(datatype: Datatype, count: number, where: string, fail: Fail, lenient64: boolean): ElementWriter {
+function elementWriter(datatype: Datatype, count: number, where: string, fail: Fail, source: DataSource): ElementWriter {
   const storage = allocate(datatype, count);
   const bad = (i: number, what: string) => fail(`${where}: element ${i}: ${what}`, 'bad_element');
   const outOfRange = (i: number, what: string) => fail(`${where}: element ${i}: ${what}`, 'out_of_range');
@@ -439,26 +498,9 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
       break;
     }
     case 'INT64':
-    case 'UINT64': {
-      const out = storage as BigInt64Array | BigUint64Array;
-      const signed = datatype === 'INT64';
-      write = (v, i) => {
-        const x = number(v, i);
-        if (!Number.isInteger(x)) throw bad(i, `expected an integer for ${datatype}, got ${x}`);
-        if (!signed && x < 0) throw outOfRange(i, `value ${x} is out of range for UINT64 (negative)`);
-        if (!Number.isSafeInteger(x)) {
-          const limit = signed ? 2 ** 63 : 2 ** 64;
-          if (!lenient64 || x >= limit || x < -limit) {
-            throw outOfRange(
-              i,
-              `value ${x} is beyond ±(2^53 - 1), which a JSON number cannot carry exactly for ${datatype}; send it with the binary tensor extension`,
-            );
-          }
-        }
-        out[i] = BigInt(x);
-      };
+    case 'UINT64':
+      write = wideIntegerWriter(storage as BigInt64Array | BigUint64Array, datatype, source, { number, bad, outOfRange });
       break;
-    }
     case 'FP16':
     case 'BF16': {
       const out = storage as Uint16Array;
@@ -511,6 +553,74 @@ function elementWriter(datatype: Datatype, count: number, where: string, fail: F
     }
   }
   return Object.assign(write, { storage });
+}
+
+const INT64_RANGE = { INT64: [-(2n ** 63n), 2n ** 63n - 1n], UINT64: [0n, 2n ** 64n - 1n] } as const;
+
+/**
+ * The value of a JSON number literal that is a plain integer; null when it has a fraction or an
+ * exponent (BigInt refuses those, and a JSON number has no other form BigInt would take).
+ */
+function integerLiteral(text: string): bigint | null {
+  try {
+    return BigInt(text);
+  } catch {
+    return null;
+  }
+}
+
+/** How an element writer reads a number and says what is wrong with element i. */
+interface ElementChecks {
+  number(v: unknown, i: number): number;
+  bad(i: number, what: string): InferError;
+  outOfRange(i: number, what: string): InferError;
+}
+
+/**
+ * INT64/UINT64 elements: from the double up to ±(2^53 − 1), where it is exact; beyond, from the
+ * element's JSON literal, as JSON.parse has rounded the double. The literals are found once per
+ * tensor, and only when such an element comes.
+ */
+function wideIntegerWriter(
+  out: BigInt64Array | BigUint64Array,
+  datatype: 'INT64' | 'UINT64',
+  source: DataSource,
+  { number, bad, outOfRange }: ElementChecks,
+): (v: unknown, i: number) => void {
+  const unsigned = datatype === 'UINT64';
+  const [min, max] = INT64_RANGE[datatype];
+  const inRange = (i: number, value: bigint): bigint => {
+    if (unsigned && value < 0) throw outOfRange(i, `value ${value} is out of range for UINT64 (negative)`);
+    if (value < min || value > max) throw outOfRange(i, `value ${value} is out of range for ${datatype} [${min}, ${max}]`);
+    return value;
+  };
+  let literals: readonly string[] | undefined | null = null; // null: not looked for yet
+  const exact = (x: number, i: number): bigint => {
+    if (literals === null) literals = dataLiterals(source);
+    const text = literals?.[i];
+    const value = text === undefined ? undefined : integerLiteral(text);
+    if (value === null) {
+      throw bad(i, `expected an integer for ${datatype}, got ${text}; beyond ±(2^53 - 1) only plain integer digits are exact`);
+    }
+    // The literal must be this element's: it rounds to the same double.
+    if (value !== undefined && Number(value) === x) return inRange(i, value);
+    const rounded = BigInt(x); // for messages too: String(2 ** 60) would say 1152921504606847000
+    if (!source.acceptRounded) {
+      throw outOfRange(i, `value ${rounded} is beyond ±(2^53 - 1) and its JSON text is not at hand, so ${datatype} cannot have it exactly`);
+    }
+    return inRange(i, rounded);
+  };
+  return (v, i) => {
+    const x = number(v, i);
+    if (Number.isSafeInteger(x)) {
+      if (unsigned && x < 0) inRange(i, BigInt(x));
+      out[i] = BigInt(x);
+    } else if (Number.isInteger(x)) {
+      out[i] = exact(x, i);
+    } else {
+      throw bad(i, `expected an integer for ${datatype}, got ${x}`);
+    }
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -577,25 +687,43 @@ export function describeJsonValue(v: unknown): string {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// JSON text: Triton's non-finite tokens in, and 64-bit literals read exactly
+
+/** A parsed JSON body and the text it was parsed from, which a decoder reads 64-bit integers from exactly. */
+export interface JsonDocument {
+  value: unknown;
+  text: string;
+}
+
+/** JSON.parse with Triton's non-finite tokens (see parseJsonDocument); the value alone. */
+export function parseJsonWithNonFinite(text: string): unknown {
+  return parseJsonDocument(text).value;
+}
+
 /**
  * JSON.parse that also reads Triton's bare NaN, Infinity and -Infinity tokens (as the strings
- * "NaN", "Infinity", "-Infinity", which the tensor decoders accept for float datatypes). The
- * rewrite runs only after a plain parse has failed, so ordinary bodies pay nothing. Throws
- * SyntaxError like JSON.parse.
+ * "NaN", "Infinity", "-Infinity", which the tensor decoders accept for float datatypes), and
+ * returns the text the value came from beside it: the decoders read 64-bit integers from it
+ * exactly. The token rewrite runs only after a plain parse has failed, so ordinary bodies pay
+ * nothing for it. Throws SyntaxError like JSON.parse.
  */
-export function parseJsonWithNonFinite(text: string): unknown {
+export function parseJsonDocument(text: string): JsonDocument {
+  let source = text;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     if (!text.includes('NaN') && !text.includes('Infinity')) throw err;
-    const rewritten = quoteNonFiniteTokens(text);
-    if (rewritten === text) throw err;
+    source = quoteNonFiniteTokens(text);
+    if (source === text) throw err;
     try {
-      return JSON.parse(rewritten);
+      value = JSON.parse(source);
     } catch {
       throw err;
     }
   }
+  return { value, text: source };
 }
 
 function quoteNonFiniteTokens(text: string): string {
@@ -623,4 +751,189 @@ function quoteNonFiniteTokens(text: string): string {
     }
   }
   return from === 0 ? text : out + text.slice(from);
+}
+
+/**
+ * The JSON text of each element of a tensor's `data`, flattened in order (a nested array's leaves,
+ * row-major, as jsonToTensorData walks them); undefined when the text or the path is not at hand.
+ */
+function dataLiterals(source: DataSource): string[] | undefined {
+  if (source.text === undefined) return undefined;
+  const cursor = new JsonCursor(source.text);
+  return cursor.member(source.list) && cursor.element(source.index) && cursor.member('data') ? cursor.leaves() : undefined;
+}
+
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** A run of characters that neither open nor close a container nor start a string: skipped at once. */
+const PLAIN_RUN = /[^"[\]{}]*/y;
+
+/**
+ * Walks JSON text that JSON.parse has already accepted, to find the source text of one value: it
+ * skips what it does not need and checks nothing beyond what finding needs. Each step returns
+ * false (or undefined) when the value it looks for is not there.
+ */
+class JsonCursor {
+  readonly #text: string;
+  #at = 0;
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** Into the value of `key` of the object here; the last one when repeated, as JSON.parse keeps. */
+  member(key: string): boolean {
+    if (!this.#enter(OPEN_BRACE)) return false;
+    let found = -1;
+    for (;;) {
+      this.#skipSpace();
+      const c = this.#text.charCodeAt(this.#at);
+      if (c === COMMA) {
+        this.#at++;
+        continue;
+      }
+      if (c !== QUOTE) break; // '}', or the end
+      const name = this.#readString();
+      this.#skipSpace();
+      if (this.#text.charCodeAt(this.#at) === COLON) this.#at++;
+      this.#skipSpace();
+      if (name === key) found = this.#at;
+      if (!this.#skipValue()) break;
+    }
+    if (found < 0) return false;
+    this.#at = found;
+    return true;
+  }
+
+  /** Into element `index` of the array here. */
+  element(index: number): boolean {
+    if (!this.#enter(OPEN_BRACKET)) return false;
+    for (let i = 0; ; i++) {
+      this.#skipSpace();
+      const c = this.#text.charCodeAt(this.#at);
+      if (c === CLOSE_BRACKET || Number.isNaN(c)) return false;
+      if (i === index) return true;
+      if (!this.#skipValue()) return false;
+      this.#skipSpace();
+      if (this.#text.charCodeAt(this.#at) === COMMA) this.#at++;
+    }
+  }
+
+  /** The text of each non-array value in the array here, depth first: nested data's leaves, row-major. */
+  leaves(): string[] | undefined {
+    this.#skipSpace();
+    const start = this.#at;
+    if (this.#text.charCodeAt(start) !== OPEN_BRACKET || !this.#skipValue()) return undefined;
+    const array = this.#text.slice(start, this.#at);
+    // Numbers only, the usual case: the leaves are what the commas separate, brackets and spaces aside.
+    if (!/["{]/.test(array)) return array.replace(/[[\]\s]+/g, '').split(',').filter((t) => t !== '');
+    this.#at = start;
+    const out: string[] = [];
+    return this.#collect(out) ? out : undefined;
+  }
+
+  #collect(out: string[]): boolean {
+    if (!this.#enter(OPEN_BRACKET)) return false;
+    for (;;) {
+      this.#skipSpace();
+      const c = this.#text.charCodeAt(this.#at);
+      if (c === CLOSE_BRACKET) {
+        this.#at++;
+        return true;
+      }
+      if (c === COMMA) {
+        this.#at++;
+      } else if (c === OPEN_BRACKET) {
+        if (!this.#collect(out)) return false;
+      } else {
+        const start = this.#at;
+        if (!this.#skipValue()) return false;
+        out.push(this.#text.slice(start, this.#at));
+      }
+    }
+  }
+
+  /** Past `open` ('{' or '['), when that is what comes next. */
+  #enter(open: number): boolean {
+    this.#skipSpace();
+    if (this.#text.charCodeAt(this.#at) !== open) return false;
+    this.#at++;
+    return true;
+  }
+
+  #skipSpace(): void {
+    for (;;) {
+      const c = this.#text.charCodeAt(this.#at);
+      if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return;
+      this.#at++;
+    }
+  }
+
+  /** A string's value; escapes are rare in keys, so only then is JSON.parse asked to decode. */
+  #readString(): string {
+    const start = this.#at;
+    this.#skipString();
+    const raw = this.#text.slice(start + 1, this.#at - 1);
+    return raw.includes('\\') ? (JSON.parse(this.#text.slice(start, this.#at)) as string) : raw;
+  }
+
+  #skipString(): void {
+    const text = this.#text;
+    let i = this.#at + 1;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (Number.isNaN(c)) break;
+      if (c === BACKSLASH) i += 2;
+      else if (c === QUOTE) {
+        i++;
+        break;
+      } else i++;
+    }
+    this.#at = i;
+  }
+
+  /** Past one value of any kind (strings skipped whole, brackets counted); false when there is none here. */
+  #skipValue(): boolean {
+    const text = this.#text;
+    const start = this.#at;
+    let c = text.charCodeAt(this.#at);
+    if (c === QUOTE) {
+      this.#skipString();
+      return true;
+    }
+    if (c !== OPEN_BRACKET && c !== OPEN_BRACE) {
+      // A number, true, false or null: up to the next delimiter.
+      while (!Number.isNaN(c) && c !== COMMA && c !== CLOSE_BRACKET && c !== CLOSE_BRACE && c !== SPACE && c !== LF && c !== CR && c !== TAB) {
+        c = text.charCodeAt(++this.#at);
+      }
+      return this.#at > start;
+    }
+    let depth = 0;
+    for (;;) {
+      c = text.charCodeAt(this.#at);
+      if (Number.isNaN(c)) return false;
+      if (c === QUOTE) {
+        this.#skipString();
+      } else {
+        if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++;
+        else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+        this.#at++;
+        if (depth === 0) return true;
+      }
+      PLAIN_RUN.lastIndex = this.#at;
+      PLAIN_RUN.test(text);
+      this.#at = PLAIN_RUN.lastIndex;
+    }
+  }
 }

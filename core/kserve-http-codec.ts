@@ -5,7 +5,7 @@
  */
 import { InferError, invalidArg, toHttpStatus } from './errors.js';
 import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLength } from './infer-binary.js';
-import { parseJsonInferRequest, parseJsonWithNonFinite, type InferLimits } from './infer-json.js';
+import { parseJsonDocument, parseJsonInferRequest, type InferLimits, type JsonDocument } from './infer-json.js';
 import type { WireAnswer, WirePayload } from './infer-call.js';
 import { JSON_CONTENT_TYPE } from './http-headers.js';
 import type { ModelMetadata } from './model-metadata.js';
@@ -23,13 +23,13 @@ export function decodeHttpInferRequest(
   if (body.length === 0) throw invalidArg('request body is empty: expected a JSON inference request', 'empty_body');
   const headerLength = parseInferenceHeaderLength(payload.headerLength);
   if (headerLength !== undefined) return parseBinaryInferRequest(body, headerLength, model, version, meta, limits);
-  let json: unknown;
+  let json: JsonDocument;
   try {
-    json = parseJsonWithNonFinite(body.toString('utf8'));
+    json = parseJsonDocument(body.toString('utf8'));
   } catch (err) {
     throw new InferError('INVALID_ARG', `malformed JSON in request body: ${(err as Error).message}`, 'malformed_json');
   }
-  return parseJsonInferRequest(json, model, version, meta, limits);
+  return parseJsonInferRequest(json.value, model, version, meta, limits, json.text);
 }
 
 /** The response in the form the request asked for (JSON, or binary outputs). */

@@ -382,7 +382,7 @@ export class OnnxModelInstance implements ModelInstance {
       tensors = await this.#run(host, feeds, fetches, false);
     } catch (err) {
       if (host.gone) throw err;
-      return runtimeError(err);
+      return runtimeError(err, req);
     }
     return this.#response(req, tensors);
   }
@@ -422,7 +422,63 @@ export class OnnxModelInstance implements ModelInstance {
   }
 }
 
-function runtimeError(err: unknown): InferError {
+/**
+ * A failed run as an InferError. onnxruntime-node throws plain Errors with no status code, so its
+ * message decides, conservatively: the session's own checks of the feeds (rank, fixed dims, element
+ * type) and a kernel's shape check (inputs whose variable dims disagree: the declaration cannot say
+ * that two -1 dims must agree) are the client's error, INVALID_ARG. Anything else (a failed
+ * allocation, a kernel failing for another reason) stays INTERNAL with onnxruntime's text.
+ */
+function runtimeError(err: unknown, req: InferRequest): InferError {
   if (err instanceof InferError) return err;
-  return new InferError('INTERNAL', `onnxruntime: ${err instanceof Error ? err.message : String(err)}`, 'engine_error');
+  const message = err instanceof Error ? err.message : String(err);
+  return feedRejection(message) ?? kernelShapeFailure(message, req)
+    ?? new InferError('INTERNAL', `onnxruntime: ${message}`, 'engine_error');
+}
+
+/** onnxruntime's checks of a feed against the graph's input (InferenceSession::ValidateInputs). */
+const FEED_CHECK = /^(?:Invalid rank for input|Got invalid dimensions for input): (\S+)/;
+const FEED_TYPE_CHECK = /^Unexpected input data type\b/;
+/** How onnxruntime reports a kernel that failed during the run. */
+const KERNEL_FAILURE = /^Non-zero status code returned while running (\S+) node\. Name:'([^']*)' Status Message: ([\s\S]*)$/;
+/** A kernel's complaint about shapes, and not about resources. */
+const SHAPE_COMPLAINT = /broadcast|dimension|shape|rank|axis|dims\b/i;
+const RESOURCE_COMPLAINT = /alloc|memory|out of|cuda|device/i;
+
+function feedRejection(message: string): InferError | undefined {
+  const text = plainOnnxText(message.replace(/ ?Please fix either the inputs\/outputs or the model\.?/, ''));
+  const input = FEED_CHECK.exec(message)?.[1];
+  if (input !== undefined) return new InferError('INVALID_ARG', `input '${input}': onnxruntime refused it: ${text}`, 'engine_rejected_input');
+  if (FEED_TYPE_CHECK.test(message)) return new InferError('INVALID_ARG', `onnxruntime refused an input: ${text}`, 'engine_rejected_input');
+  return undefined;
+}
+
+function kernelShapeFailure(message: string, req: InferRequest): InferError | undefined {
+  const failure = KERNEL_FAILURE.exec(message);
+  if (failure === null) return undefined;
+  const [, op, node, status] = failure;
+  const detail = kernelDetail(status);
+  if (!SHAPE_COMPLAINT.test(detail) || RESOURCE_COMPLAINT.test(detail)) return undefined;
+  const shapes = req.inputs.map((t) => `'${t.name}' ${formatShape(t.shape)}`).join(', ');
+  return new InferError(
+    'INVALID_ARG',
+    `the model cannot run these input shapes together (${shapes}): onnxruntime's ${op} node '${node}' failed: ${detail}`,
+    'engine_rejected_input',
+  );
+}
+
+/**
+ * A kernel's status message without its C++ source location: "element_wise_ops.h:563 void
+ * onnxruntime::BroadcastIterator::Init(...) axis == 1 was false. Attempting to broadcast..." says
+ * "Attempting to broadcast...".
+ */
+function kernelDetail(status: string): string {
+  const enforced = status.indexOf(' was false. ');
+  const detail = enforced >= 0 ? status.slice(enforced + ' was false. '.length) : status.replace(/^\S+\.(?:h|cc|cpp):\d+ /, '');
+  return plainOnnxText(detail);
+}
+
+/** onnxruntime's multi-line text on one line. */
+function plainOnnxText(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }

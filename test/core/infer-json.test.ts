@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Datatype, TensorData } from '../../core/datatypes.js';
 import { InferError, type ErrorCode } from '../../core/errors.js';
-import { numberToBf16, numberToFp16 } from '../../core/half-float.js';
+import { bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from '../../core/half-float.js';
+import { parseBinaryInferRequest } from '../../core/infer-binary.js';
 import {
   DEFAULT_INFER_LIMITS,
   DEFAULT_MAX_TENSOR_ELEMENTS,
   inferRequestToJson,
+  inferRequestToJsonText,
   inferResponseToJson,
+  inferResponseToJsonText,
   parseJsonInferRequest,
+  parseJsonDocument,
   parseJsonInferResponse,
   parseJsonWithNonFinite,
+  tensorDataToJsonText,
 } from '../../core/infer-json.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
 import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
@@ -182,9 +187,10 @@ describe('parseJsonInferRequest', () => {
     { label: 'FP32 overflow', body: input0({ datatype: 'FP32', shape: [1], data: [1e39] }), message: 'element 0: value 1e+39 overflows FP32' },
     { label: 'FP16 overflow', body: input0({ datatype: 'FP16', shape: [1], data: [70000] }), message: 'value 70000 overflows FP16 (largest finite magnitude 65504)' },
     { label: 'BF16 overflow', body: input0({ datatype: 'BF16', shape: [1], data: [-1e39] }), message: 'value -1e+39 overflows BF16' },
-    { label: 'INT64 beyond 2^53', body: input0({ datatype: 'INT64', shape: [1], data: [2 ** 53] }), message: 'value 9007199254740992 is beyond ±(2^53 - 1), which a JSON number cannot carry exactly for INT64' },
+    // A body built in code has no JSON text to read a 64-bit value beyond 2^53 from (text: see '64-bit integers').
+    { label: 'INT64 beyond 2^53 without JSON text', body: input0({ datatype: 'INT64', shape: [1], data: [2 ** 53] }), message: 'value 9007199254740992 is beyond ±(2^53 - 1) and its JSON text is not at hand, so INT64 cannot have it exactly' },
     { label: 'UINT64 negative', body: input0({ datatype: 'UINT64', shape: [1], data: [-1] }), message: 'value -1 is out of range for UINT64 (negative)' },
-    { label: 'UINT64 beyond 2^53', body: input0({ datatype: 'UINT64', shape: [1], data: [2 ** 60] }), message: 'binary tensor extension' },
+    { label: 'UINT64 beyond 2^53 without JSON text', body: input0({ datatype: 'UINT64', shape: [1], data: [2 ** 60] }), message: 'and its JSON text is not at hand, so UINT64 cannot have it exactly' },
     { label: 'BOOL as number', body: input0({ datatype: 'BOOL', shape: [2], data: [true, 1] }), message: 'element 1: expected true or false for BOOL, got number 1' },
     { label: 'BOOL as string', body: input0({ datatype: 'BOOL', shape: [1], data: ['true'] }), message: 'expected true or false for BOOL, got string "true"' },
     { label: 'BYTES as number', body: input0({ datatype: 'BYTES', shape: [1], data: [5] }), message: 'element 0: expected a string for BYTES, got number 5' },
@@ -225,7 +231,7 @@ describe('parseJsonInferRequest', () => {
 // ---------------------------------------------------------------------------------------------------
 // Round trips
 
-/** One [2,2] tensor per datatype, with the edge values JSON can carry exactly. */
+/** One [2,2] tensor per datatype, with its edge values: all of them travel exactly in JSON text. */
 function sampleTensors(): Tensor[] {
   const enc = new TextEncoder();
   const t = (datatype: Datatype, data: TensorData): Tensor => ({ name: `T_${datatype}`, datatype, shape: [2, 2], data });
@@ -234,28 +240,36 @@ function sampleTensors(): Tensor[] {
     t('UINT8', new Uint8Array([0, 255, 7, 128])),
     t('UINT16', new Uint16Array([0, 65535, 1, 300])),
     t('UINT32', new Uint32Array([0, 4294967295, 1, 65536])),
-    t('UINT64', new BigUint64Array([0n, 2n ** 53n - 1n, 5n, 42n])),
+    t('UINT64', new BigUint64Array([0n, 2n ** 64n - 1n, 2n ** 53n + 1n, 42n])),
     t('INT8', new Int8Array([-128, 127, 0, -1])),
     t('INT16', new Int16Array([-32768, 32767, 0, -1])),
     t('INT32', new Int32Array([-2147483648, 2147483647, 0, -1])),
-    t('INT64', new BigInt64Array([-(2n ** 53n - 1n), 2n ** 53n - 1n, 0n, -5n])),
-    t('FP16', new Uint16Array([1.5, -2, 65504, 2 ** -24].map(numberToFp16))),
-    t('FP32', new Float32Array([1.5, Math.fround(-0.1), Math.fround(3.4e38), Math.fround(1e-40)])),
-    t('FP64', new Float64Array([Math.PI, -1e308, 5e-324, 0])),
-    t('BF16', new Uint16Array([1, -0.5, 3e38, 1e-38].map(numberToBf16))),
+    t('INT64', new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -5n])),
+    t('FP16', new Uint16Array([1.5, -0, 65504, 2 ** -24].map(numberToFp16))),
+    t('FP32', new Float32Array([1.5, Math.fround(-0.1), -0, Math.fround(1e-40)])),
+    t('FP64', new Float64Array([Math.PI, -1e308, 5e-324, -0])),
+    t('BF16', new Uint16Array([1, -0.5, -0, 1e-38].map(numberToBf16))),
     t('BYTES', ['hello', '', 'ünïcödé ✓', 'a\u0000b'].map((s) => enc.encode(s))),
   ];
 }
 
-/** Storage in a comparable form: BYTES elements as plain arrays (Buffer vs Uint8Array). */
+/** Storage in a comparable form: BYTES elements as plain arrays (Buffer vs Uint8Array). toEqual tells -0 from 0. */
 function comparable(data: TensorData): unknown {
   return Array.isArray(data) ? data.map((b) => Array.from(b)) : data;
 }
 
-const viaText = (o: object): unknown => JSON.parse(JSON.stringify(o));
+/** What a server or client does with a JSON body: parse it (Triton's bare tokens included), then decode. */
+const requestFromText = (text: string, l = DEFAULT_INFER_LIMITS) => {
+  const json = parseJsonDocument(text);
+  return parseJsonInferRequest(json.value, 'm', undefined, undefined, l, json.text);
+};
+const responseFromText = (text: string) => {
+  const json = parseJsonDocument(text);
+  return parseJsonInferResponse(json.value, json.text);
+};
 
 describe('JSON round trips', () => {
-  it.each(sampleTensors().map((t) => [t.datatype, t] as const))('request %s: inferRequestToJson → parseJsonInferRequest', (_dt, tensor) => {
+  it.each(sampleTensors().map((t) => [t.datatype, t] as const))('request %s: inferRequestToJsonText → parseJsonInferRequest', (_dt, tensor) => {
     const req: InferRequest = {
       modelName: 'm',
       id: 'abc',
@@ -264,7 +278,7 @@ describe('JSON round trips', () => {
       outputs: [{ name: 'OUT', binaryData: true }],
       binaryDataOutput: false,
     };
-    const back = parseJsonInferRequest(viaText(inferRequestToJson(req)), 'm', undefined, undefined, DEFAULT_INFER_LIMITS);
+    const back = requestFromText(inferRequestToJsonText(req));
     expect(back.id).toBe('abc');
     expect(back.parameters).toEqual({ priority: 1 });
     expect(back.binaryDataOutput).toBe(false);
@@ -274,9 +288,9 @@ describe('JSON round trips', () => {
     expect(comparable(back.inputs[0].data)).toEqual(comparable(tensor.data));
   });
 
-  it.each(sampleTensors().map((t) => [t.datatype, t] as const))('response %s: inferResponseToJson → parseJsonInferResponse', (_dt, tensor) => {
+  it.each(sampleTensors().map((t) => [t.datatype, t] as const))('response %s: inferResponseToJsonText → parseJsonInferResponse', (_dt, tensor) => {
     const res: InferResponse = { modelName: 'm', modelVersion: '3', id: 'abc', outputs: [tensor] };
-    const back = parseJsonInferResponse(viaText(inferResponseToJson(res)));
+    const back = responseFromText(inferResponseToJsonText(res));
     expect(back.modelName).toBe('m');
     expect(back.modelVersion).toBe('3');
     expect(back.id).toBe('abc');
@@ -284,43 +298,25 @@ describe('JSON round trips', () => {
     expect(comparable(back.outputs[0].data)).toEqual(comparable(tensor.data));
   });
 
-  it('writes BOOL as true/false, 64-bit as numbers, halves and BYTES decoded', () => {
-    const json = inferResponseToJson({ modelName: 'm', modelVersion: '1', outputs: sampleTensors() }) as any;
-    const data = (dt: string) => json.outputs.find((o: any) => o.datatype === dt).data;
-    expect(data('BOOL')).toEqual([true, false, false, true]);
-    expect(data('INT64')).toEqual([-(2 ** 53 - 1), 2 ** 53 - 1, 0, -5]);
-    expect(data('FP16')).toEqual([1.5, -2, 65504, 2 ** -24]);
-    expect(data('BF16')[0]).toBe(1);
-    expect(data('BYTES')).toEqual(['hello', '', 'ünïcödé ✓', 'a\u0000b']);
-    expect(json).toMatchObject({ model_name: 'm', model_version: '1' });
-    expect(json).not.toHaveProperty('id');
+  it('writes BOOL as true/false, 64-bit as exact digits, -0 as -0.0, halves and BYTES decoded', () => {
+    const text = inferResponseToJsonText({ modelName: 'm', modelVersion: '1', outputs: sampleTensors() });
+    const data = (dt: string) => text.match(new RegExp(`"datatype":"${dt}","shape":\\[2,2\\],"data":(\\[[^\\]]*\\])`))?.[1];
+    expect(data('BOOL')).toBe('[true,false,false,true]');
+    expect(data('INT64')).toBe('[-9223372036854775808,9223372036854775807,9007199254740993,-5]');
+    expect(data('UINT64')).toBe('[0,18446744073709551615,9007199254740993,42]');
+    expect(data('FP16')).toBe('[1.5,-0.0,65504,5.960464477539063e-8]');
+    expect(data('FP32')).toBe('[1.5,-0.10000000149011612,-0.0,9.99994610111476e-41]');
+    expect(data('BF16')).toBe('[1,-0.5,-0.0,1.0010069081221042e-38]');
+    expect(data('BYTES')).toBe('["hello","","ünïcödé ✓","a\\u0000b"]');
+    expect(text.startsWith('{"model_name":"m","model_version":"1","outputs":[')).toBe(true);
+    expect(text).not.toContain('"id"');
   });
 
-  it('writes non-finite floats as "NaN"/"Infinity"/"-Infinity" strings and reads them back', () => {
-    const res: InferResponse = {
-      modelName: 'm',
-      modelVersion: '1',
-      outputs: [
-        { name: 'A', datatype: 'FP32', shape: [3], data: new Float32Array([NaN, Infinity, -Infinity]) },
-        { name: 'B', datatype: 'FP16', shape: [2], data: new Uint16Array([0x7e00, 0xfc00]) },
-      ],
-    };
-    const json = viaText(inferResponseToJson(res)) as any;
-    expect(json.outputs[0].data).toEqual(['NaN', 'Infinity', '-Infinity']);
-    expect(json.outputs[1].data).toEqual(['NaN', '-Infinity']);
-    const back = parseJsonInferResponse(json);
-    const a = back.outputs[0].data as Float32Array;
-    expect(a[0]).toBeNaN();
-    expect(a[1]).toBe(Infinity);
-    expect(back.outputs[1].data).toEqual(new Uint16Array([0x7e00, 0xfc00]));
-  });
-
-  it('INT64 outputs beyond 2^53 lose precision in JSON (documented caveat)', () => {
-    const res: InferResponse = { modelName: 'm', modelVersion: '1', outputs: [{ name: 'A', datatype: 'INT64', shape: [1], data: new BigInt64Array([2n ** 60n + 1n]) }] };
-    const json = inferResponseToJson(res) as any;
-    expect(json.outputs[0].data[0]).toBe(2 ** 60);
-    // A client reading such a response keeps what is left rather than failing.
-    expect(parseJsonInferResponse(viaText(json)).outputs[0].data).toEqual(new BigInt64Array([2n ** 60n]));
+  it('the JSON-value forms are what a parser makes of the text', () => {
+    const res: InferResponse = { modelName: 'm', modelVersion: '1', outputs: [{ name: 'A', datatype: 'FP32', shape: [2], data: new Float32Array([NaN, 2]) }] };
+    expect(inferResponseToJson(res)).toEqual({ model_name: 'm', model_version: '1', outputs: [{ name: 'A', datatype: 'FP32', shape: [2], data: ['NaN', 2] }] });
+    const req: InferRequest = { modelName: 'm', inputs: [{ name: 'B', datatype: 'INT32', shape: [1], data: new Int32Array([7]) }] };
+    expect(inferRequestToJson(req)).toEqual({ inputs: [{ name: 'B', datatype: 'INT32', shape: [1], data: [7] }] });
   });
 
   it('reads a response without model_version and with nested data', () => {
@@ -339,6 +335,144 @@ describe('JSON round trips', () => {
     const err = failure(() => parseJsonInferResponse(bad));
     expect(err.code).toBe('INTERNAL');
     expect(err.message).toContain(message);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 64-bit integers, -0, NaN and ±Infinity in JSON text (issue 13: as Triton reads and writes them)
+
+/** A request body of one input, written as text so that its numbers are exactly the given literals. */
+const oneInput = (datatype: string, literals: string, shape = `[${literals.split(',').length}]`) =>
+  `{"inputs":[{"name":"X","datatype":"${datatype}","shape":${shape},"data":[${literals}]}]}`;
+
+describe('64-bit integers in JSON text', () => {
+  it.each([
+    ['INT64', 'max', '9223372036854775807', 2n ** 63n - 1n],
+    ['INT64', 'min', '-9223372036854775808', -(2n ** 63n)],
+    ['INT64', '2^53 + 1', '9007199254740993', 2n ** 53n + 1n],
+    ['INT64', '-(2^53 + 1)', '-9007199254740993', -(2n ** 53n) - 1n],
+    ['INT64', '2^53 - 1 (the last a double holds)', '9007199254740991', 2n ** 53n - 1n],
+    ['UINT64', 'max', '18446744073709551615', 2n ** 64n - 1n],
+    ['UINT64', '2^63', '9223372036854775808', 2n ** 63n],
+    ['UINT64', '2^53 + 1', '9007199254740993', 2n ** 53n + 1n],
+  ] as const)('reads %s %s exactly', (datatype, _label, literal, value) => {
+    const req = requestFromText(oneInput(datatype, `${literal},1`));
+    const Storage = datatype === 'INT64' ? BigInt64Array : BigUint64Array;
+    expect(req.inputs[0].data).toEqual(new Storage([value, 1n]));
+  });
+
+  it.each([
+    ['INT64', '9223372036854775808', 'out_of_range', "input 'X': element 1: value 9223372036854775808 is out of range for INT64 [-9223372036854775808, 9223372036854775807]"],
+    ['INT64', '-9223372036854775809', 'out_of_range', "input 'X': element 1: value -9223372036854775809 is out of range for INT64 [-9223372036854775808, 9223372036854775807]"],
+    ['UINT64', '18446744073709551616', 'out_of_range', "input 'X': element 1: value 18446744073709551616 is out of range for UINT64 [0, 18446744073709551615]"],
+    ['UINT64', '-1', 'out_of_range', "input 'X': element 1: value -1 is out of range for UINT64 (negative)"],
+    ['UINT64', '-9007199254740993', 'out_of_range', "input 'X': element 1: value -9007199254740993 is out of range for UINT64 (negative)"],
+    ['INT64', '1e19', 'bad_element', "input 'X': element 1: expected an integer for INT64, got 1e19; beyond ±(2^53 - 1) only plain integer digits are exact"],
+    ['UINT64', '9007199254740993.0', 'bad_element', "input 'X': element 1: expected an integer for UINT64, got 9007199254740993.0; beyond ±(2^53 - 1) only plain integer digits are exact"],
+    ['INT64', '1.5', 'bad_element', "input 'X': element 1: expected an integer for INT64, got 1.5"],
+    ['INT64', 'NaN', 'bad_element', `input 'X': element 1: expected a number for INT64, got string "NaN"`],
+  ] as const)('refuses %s %s with 400, naming the input and the element', (datatype, literal, reason, message) => {
+    const err = failure(() => requestFromText(oneInput(datatype, `0,${literal}`)));
+    expect(err.code).toBe('INVALID_ARG');
+    expect(err.reason).toBe(reason);
+    expect(err.message).toBe(message);
+  });
+
+  it('round-trips the extremes byte for byte: JSON text → tensor → JSON text', () => {
+    const text = '{"inputs":['
+      + '{"name":"I","datatype":"INT64","shape":[6],"data":[9223372036854775807,-9223372036854775808,9007199254740993,-9007199254740993,0,-1]},'
+      + '{"name":"U","datatype":"UINT64","shape":[4],"data":[18446744073709551615,9223372036854775808,9007199254740993,0]}]}';
+    expect(inferRequestToJsonText(requestFromText(text))).toBe(text);
+    const response = text.replace('{"inputs":', '{"model_name":"m","model_version":"1","outputs":');
+    expect(inferResponseToJsonText(responseFromText(response))).toBe(response);
+  });
+
+  it('finds the literals in nested data, pretty-printed text, escaped keys and after other inputs', () => {
+    const text = `{
+      "id": "x",
+      "inputs": [
+        { "name": "F", "datatype": "FP32", "shape": [1], "data": [ 1.5 ] },
+        { "name": "S", "datatype": "BYTES", "shape": [2], "data": [ "[9223372036854775807]", "\\"]" ] },
+        { "name": "I", "shape": [2, 2], "datatype": "INT64",
+          "d\\u0061ta": [ [ 9223372036854775807 , 1 ] ,
+                          [ 2 , -9223372036854775808 ] ] }
+      ]
+    }`;
+    const req = requestFromText(text);
+    expect(req.inputs[2].data).toEqual(new BigInt64Array([2n ** 63n - 1n, 1n, 2n, -(2n ** 63n)]));
+  });
+
+  it('takes the last of repeated keys, as JSON.parse does', () => {
+    const text = '{"inputs":[{"name":"I","datatype":"UINT64","shape":[1],"data":[9007199254740995],"data":[18446744073709551615]}],'
+      + '"inputs":[{"name":"I","datatype":"UINT64","shape":[2],"data":[1,2],"data":[9007199254740993,9007199254740995]}]}';
+    expect(requestFromText(text).inputs[0].data).toEqual(new BigUint64Array([2n ** 53n + 1n, 2n ** 53n + 3n]));
+  });
+
+  it('reads them exactly from the JSON header of a binary-extension body too', () => {
+    const header = oneInput('INT64', '9223372036854775807,-9223372036854775808');
+    const req = parseBinaryInferRequest(Buffer.from(header), Buffer.byteLength(header), 'm', undefined, undefined, DEFAULT_INFER_LIMITS);
+    expect(req.inputs[0].data).toEqual(new BigInt64Array([2n ** 63n - 1n, -(2n ** 63n)]));
+  });
+
+  it('a body decoded without the text it was parsed from keeps the old refusal (request) or the rounded value (response)', () => {
+    const parsed = parseJsonWithNonFinite(oneInput('INT64', '9007199254740993')); // the value alone, no text
+    expect(failure(() => parseJsonInferRequest(parsed, 'm', undefined, undefined, limits)).message)
+      .toBe("input 'X': element 0: value 9007199254740992 is beyond ±(2^53 - 1) and its JSON text is not at hand, so INT64 cannot have it exactly");
+    // A response from a server that wrote it rounded has lost that precision already: keep the rest.
+    const res = parseJsonInferResponse({ model_name: 'm', outputs: [{ name: 'A', datatype: 'INT64', shape: [1], data: [2 ** 60] }] });
+    expect(res.outputs[0].data).toEqual(new BigInt64Array([2n ** 60n]));
+    expect(failure(() => parseJsonInferResponse({ model_name: 'm', outputs: [{ name: 'A', datatype: 'INT64', shape: [1], data: [2 ** 63] }] })).message)
+      .toContain('value 9223372036854775808 is out of range for INT64');
+  });
+
+  it('writes INT64 and UINT64 storage as its own digits', () => {
+    expect(tensorDataToJsonText('INT64', new BigInt64Array([2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n]))).toBe('[9223372036854775807,-9223372036854775808,9007199254740993]');
+    expect(tensorDataToJsonText('UINT64', new BigUint64Array([2n ** 64n - 1n]))).toBe('[18446744073709551615]');
+    expect(tensorDataToJsonText('INT64', new BigInt64Array(0))).toBe('[]');
+  });
+});
+
+describe('-0, NaN and ±Infinity in JSON text', () => {
+  const FLOATS = ['FP16', 'BF16', 'FP32', 'FP64'] as const;
+  /** A float element's value as the decoder stored it. */
+  const decoded = (datatype: string, data: TensorData): number[] => {
+    const values = [...(data as Float32Array | Float64Array | Uint16Array)];
+    if (datatype === 'FP16') return values.map(fp16ToNumber);
+    if (datatype === 'BF16') return values.map(bf16ToNumber);
+    return values;
+  };
+
+  it.each(FLOATS)('%s: reads -0.0, -0, bare NaN, Infinity and -Infinity, and their strings', (datatype) => {
+    const req = requestFromText(oneInput(datatype, '-0.0,-0,NaN,Infinity,-Infinity,"NaN","Infinity","-Infinity",0'));
+    const values = decoded(datatype, req.inputs[0].data);
+    expect(values).toEqual([-0, -0, NaN, Infinity, -Infinity, NaN, Infinity, -Infinity, 0]);
+    expect(Object.is(values[0], -0) && Object.is(values[1], -0) && Object.is(values[8], 0)).toBe(true);
+  });
+
+  it.each(FLOATS)('%s: writes -0 as -0.0 and NaN, Infinity, -Infinity as bare tokens, as Triton does', (datatype) => {
+    const values = [-0, 0, NaN, Infinity, -Infinity, 0.5];
+    const storage = datatype === 'FP16' ? new Uint16Array(values.map(numberToFp16))
+      : datatype === 'BF16' ? new Uint16Array(values.map(numberToBf16))
+      : datatype === 'FP32' ? new Float32Array(values) : new Float64Array(values);
+    expect(tensorDataToJsonText(datatype, storage)).toBe('[-0.0,0,NaN,Infinity,-Infinity,0.5]');
+  });
+
+  it.each(FLOATS)('%s: round-trips byte for byte: JSON text → tensor → JSON text', (datatype) => {
+    const text = oneInput(datatype, '-0.0,NaN,Infinity,-Infinity,0.5,-2');
+    expect(inferRequestToJsonText(requestFromText(text))).toBe(text);
+    const response = text.replace('{"inputs":', '{"model_name":"m","model_version":"1","outputs":');
+    expect(inferResponseToJsonText(responseFromText(response))).toBe(response);
+  });
+
+  it('keeps the sign bit of -0 and the NaN bit pattern JSON can name', () => {
+    expect(requestFromText(oneInput('FP16', '-0.0,NaN')).inputs[0].data).toEqual(new Uint16Array([0x8000, 0x7e00]));
+    expect(requestFromText(oneInput('BF16', '-0.0,-Infinity')).inputs[0].data).toEqual(new Uint16Array([0x8000, 0xff80]));
+    const f32 = requestFromText(oneInput('FP32', '-0.0,NaN')).inputs[0].data as Float32Array;
+    expect([...new Uint32Array(f32.buffer)]).toEqual([0x80000000, 0x7fc00000]);
+  });
+
+  it('refuses bare tokens for integer datatypes', () => {
+    expect(failure(() => requestFromText(oneInput('INT32', 'Infinity'))).message).toBe(`input 'X': element 0: expected a number for INT32, got string "Infinity"`);
   });
 });
 

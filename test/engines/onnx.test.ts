@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import onnxProto from 'onnx-proto';
 import { parse } from 'yaml';
 import type { Card } from '../../adapters/card.js';
 import type { Datatype, TensorData } from '../../core/datatypes.js';
@@ -14,7 +15,9 @@ import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
 import { createDefaultEngineRegistry, EngineRegistry } from '../../engines/engine-registry.js';
 import type { ExecuteResult, LoadedModel, ModelLoadSpec } from '../../engines/engine.js';
 import { availableExecutionProviders, defaultIntraOpThreads, providerFallbacks } from '../../engines/onnx-providers.js';
+import type { SessionHost } from '../../engines/onnx-session-host.js';
 import { OnnxEngine, OnnxModelInstance, type OnnxExecution } from '../../engines/onnx.js';
+import type { HostSource } from '../../engines/worker-supervisor.js';
 import { SimEngine } from '../../engines/sim.js';
 import {
   buildModels, generatedModelPath, IDENTITY_TYPES, TINY_CNN_INPUT_SIZE, TINY_CNN_WEIGHTS, writeModels,
@@ -411,14 +414,16 @@ describe.each(EXECUTIONS)('OnnxEngine on generated models (%s)', (execution) => 
     expect((withNul as InferError).message).toContain('NUL');
   });
 
-  it('puts an onnxruntime failure in its slot as INTERNAL with the runtime message', async () => {
+  it('puts a feed onnxruntime refuses in its slot as INVALID_ARG naming the input', async () => {
     const bad = typesInputs(2).map((t) => (t.name === 'IN_INT32' ? { ...t, shape: [1, 2] } : t));
     const [good, failed] = await types.execute([request('identity_types', typesInputs(2)), request('identity_types', bad)]);
     expect(ok(good).outputs).toHaveLength(IDENTITY_TYPES.length);
     expect(failed).toBeInstanceOf(InferError);
-    expect((failed as InferError).code).toBe('INTERNAL');
-    expect((failed as InferError).message).toMatch(/IN_INT32/);
-    expect((failed as InferError).message).toMatch(/rank/i);
+    expect(failed).toMatchObject({
+      code: 'INVALID_ARG',
+      reason: 'engine_rejected_input',
+      message: "input 'IN_INT32': onnxruntime refused it: Invalid rank for input: IN_INT32 Got: 2 Expected: 1",
+    });
   });
 
   it('isolates a failing request inside a batch', async () => {
@@ -572,6 +577,90 @@ describe.each(EXECUTIONS)('OnnxEngine batching on a model with variable dims (oc
     } finally {
       await loaded.unload();
     }
+  });
+});
+
+// ---- onnxruntime's errors: the client's, or the engine's ----
+
+/**
+ * A test-only model the bundled ones cannot stand in for: S = A + B, where A and B share the
+ * variable dim 'n'. The declaration can only say [-1] for each, so inputs of different lengths pass
+ * validation and reach onnxruntime, whose Add kernel refuses them.
+ */
+function pairAddModel(): Uint8Array {
+  const { onnx } = onnxProto;
+  const vector = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'n' }] } } },
+  });
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'pair_add', node: [{ opType: 'Add', input: ['A', 'B'], output: ['S'], name: 'add_S' }], input: [vector('A'), vector('B')], output: [vector('S')] },
+  }).finish();
+}
+
+describe.each(EXECUTIONS)('onnxruntime errors: the client\'s or the engine\'s (%s)', (execution) => {
+  let dir: string;
+  let spec: ModelLoadSpec;
+  let loaded: LoadedModel;
+  let instance: OnnxModelInstance;
+  const vector = (name: string, values: number[]) => tensor(name, 'FP32', [values.length], new Float32Array(values));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(os.tmpdir(), 'infergate-pair-add-'));
+    mkdirSync(join(dir, '1'));
+    writeFileSync(join(dir, '1', 'model.onnx'), pairAddModel());
+    const declaration: ModelDeclaration = {
+      name: 'pair_add', engine: ['onnx'], model_file: 'model.onnx', version_policy: { latest: { num_versions: 1 } },
+      max_batch_size: 0, max_queue_size: 0, instances: [{ kind: 'cpu', count: 1 }], directory: dir,
+      inputs: [{ name: 'A', datatype: 'FP32', dims: [-1] }, { name: 'B', datatype: 'FP32', dims: [-1] }],
+      outputs: [{ name: 'S', datatype: 'FP32', dims: [-1] }],
+    };
+    spec = specOf(declaration);
+    loaded = await new OnnxEngine({ execution }).loadModel(spec);
+    instance = (await loaded.createInstance(CPU, 0)) as OnnxModelInstance;
+  });
+
+  afterAll(async () => {
+    await loaded?.unload();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('inputs whose variable dims disagree are INVALID_ARG, naming the inputs and the node; the others answer', async () => {
+    const [good, bad, after] = await instance.execute([
+      request('pair_add', [vector('A', [1, 2, 3]), vector('B', [10, 20, 30])]),
+      request('pair_add', [vector('A', [1, 2, 3]), vector('B', [1, 2, 3, 4])]),
+      request('pair_add', [vector('A', [1]), vector('B', [2])]),
+    ]);
+    expect([...(output(good, 'S').data as Float32Array)]).toEqual([11, 22, 33]);
+    expect(bad).toBeInstanceOf(InferError);
+    expect(bad).toMatchObject({
+      code: 'INVALID_ARG',
+      reason: 'engine_rejected_input',
+      message: "the model cannot run these input shapes together ('A' [3], 'B' [4]): onnxruntime's Add node 'add_S' failed: Attempting to broadcast an axis by a dimension other than 1. 3 by 4",
+    });
+    expect([...(output(after, 'S').data as Float32Array)]).toEqual([3]);
+  });
+
+  it('a failure that is not about the inputs stays INTERNAL with onnxruntime\'s text', async () => {
+    const failures = [
+      "Non-zero status code returned while running Add node. Name:'add_S' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool) Failed to allocate memory for requested buffer of size 4000000000",
+      "Non-zero status code returned while running Add node. Name:'add_S' Status Message: CUDA failure 2: out of memory ; dims [3]",
+      'std::bad_alloc',
+    ];
+    for (const message of failures) {
+      const host: SessionHost & HostSource<SessionHost> = {
+        worker: undefined, gone: undefined, restarts: 0,
+        current: () => host,
+        run: () => Promise.reject(new Error(message)),
+        release: async () => {},
+      };
+      const failing = new OnnxModelInstance(CPU, 0, host, spec, { execution, intraOpNumThreads: 1, executionProviders: ['cpu'], providerFailures: [] }, () => {});
+      const [result] = await failing.execute([request('pair_add', [vector('A', [1]), vector('B', [2])])]);
+      expect(result, message).toMatchObject({ code: 'INTERNAL', reason: 'engine_error', message: `onnxruntime: ${message}` });
+    }
+    // A worker that dies mid-run stays INTERNAL too: onnx-worker.test.ts.
   });
 });
 

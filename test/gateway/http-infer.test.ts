@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Datatype, NumericArray } from '../../core/datatypes.js';
 import { fp16ToNumber } from '../../core/half-float.js';
 import { encodeInferRequest, parseBinaryInferResponse } from '../../core/infer-binary.js';
+import { parseJsonDocument, parseJsonInferResponse, parseJsonWithNonFinite } from '../../core/infer-json.js';
 import type { InferRequest, InferResponse, Tensor } from '../../core/tensor.js';
 import { TINY_CNN_INPUT_SIZE, TINY_CNN_WEIGHTS } from '../../tools/generate-models.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
@@ -46,7 +47,8 @@ async function inferJson(model: string, body: unknown): Promise<JsonResponse> {
   expect(res.statusCode, res.body).toBe(200);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(res.headers['inference-header-content-length']).toBeUndefined();
-  return res.json() as JsonResponse;
+  // Not res.json(): NaN and ±Infinity come back as bare tokens, as Triton writes them.
+  return parseJsonWithNonFinite(res.body) as JsonResponse;
 }
 
 /** An infer call with the binary tensor extension (every input binary); the decoded response. */
@@ -425,7 +427,7 @@ describe('identity_types: every datatype round-trips', () => {
     expect(fp16[4]).toBeNaN();
   });
 
-  it('64-bit values beyond 2^53 come back binary exactly, and as (rounded) JSON numbers otherwise', async () => {
+  it('64-bit values beyond 2^53 come back exactly, binary and as JSON digits alike', async () => {
     const big = 2n ** 62n + 1n;
     const inputs = TYPES.map((t): Tensor => {
       if (t === 'INT64') return { name: 'IN_INT64', datatype: 'INT64', shape: [1], data: new BigInt64Array([big]) };
@@ -442,7 +444,52 @@ describe('identity_types: every datatype round-trips', () => {
     expect(decoded.outputs[0].data).toEqual(new BigInt64Array([big]));
 
     const { res } = await inferBinary({ modelName: 'identity_types', inputs, outputs: [{ name: 'OUT_INT64' }] }, false);
-    expect((res.json() as JsonResponse).outputs[0].data).toEqual([Number(big)]);
+    expect(res.body).toContain(`"data":[${big}]`);
+  });
+
+  it('64-bit extremes, -0.0, NaN and ±Infinity in JSON text come back exactly as text, and bit for bit binary', async () => {
+    // datatype → the data literals sent; the JSON answer must carry the same text.
+    const literals: Record<string, string> = {
+      INT64: '9223372036854775807,-9223372036854775808,9007199254740993,-9007199254740993,0',
+      UINT64: '18446744073709551615,9223372036854775808,9007199254740993,0',
+      FP16: '-0.0,NaN,Infinity,-Infinity,0.5',
+      FP32: '-0.0,NaN,Infinity,-Infinity,1.5',
+      FP64: '-0.0,NaN,Infinity,-Infinity,0.1',
+    };
+    const inputs = TYPES.map((t) => {
+      const data = literals[t] ?? JSON.stringify(JSON_VALUES[t][0].slice(0, 1)).slice(1, -1);
+      return `{"name":"IN_${t}","datatype":"${t}","shape":[${data.split(',').length}],"data":[${data}]}`;
+    });
+    const send = (binaryOutput: boolean) => server.app.inject({
+      method: 'POST',
+      url: '/v2/models/identity_types/infer',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"parameters":{"binary_data_output":${binaryOutput}},"inputs":[${inputs.join(',')}]}`,
+    });
+
+    const asJson = await send(false);
+    expect(asJson.statusCode, asJson.body).toBe(200);
+    for (const [t, data] of Object.entries(literals)) {
+      expect(asJson.body, t).toContain(`{"name":"OUT_${t}","datatype":"${t}","shape":[${data.split(',').length}],"data":[${data}]}`);
+    }
+
+    const asBinary = await send(true);
+    expect(asBinary.statusCode, asBinary.body).toBe(200);
+    const binary = parseBinaryInferResponse(asBinary.rawPayload, Number(asBinary.headers['inference-header-content-length']));
+    const document = parseJsonDocument(asJson.body);
+    const json = parseJsonInferResponse(document.value, document.text);
+    const bits = (data: unknown) => [...new Uint8Array((data as NumericArray).buffer, (data as NumericArray).byteOffset, (data as NumericArray).byteLength)];
+    for (const t of Object.keys(literals)) {
+      expect(bits(output(binary.outputs, `OUT_${t}`).data), t).toEqual(bits(output(json.outputs, `OUT_${t}`).data));
+    }
+    expect(output(binary.outputs, 'OUT_INT64').data).toEqual(new BigInt64Array([2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 53n) - 1n, 0n]));
+    expect(output(binary.outputs, 'OUT_UINT64').data).toEqual(new BigUint64Array([2n ** 64n - 1n, 2n ** 63n, 2n ** 53n + 1n, 0n]));
+    expect(output(binary.outputs, 'OUT_FP16').data).toEqual(new Uint16Array([0x8000, 0x7e00, 0x7c00, 0xfc00, 0x3800]));
+    const fp32 = output(binary.outputs, 'OUT_FP32').data as Float32Array;
+    expect([...new Uint32Array(fp32.buffer, fp32.byteOffset, fp32.length)]).toEqual([0x80000000, 0x7fc00000, 0x7f800000, 0xff800000, 0x3fc00000]);
+    const fp64 = output(binary.outputs, 'OUT_FP64').data as Float64Array;
+    expect(Object.is(fp64[0], -0)).toBe(true);
+    expect([...fp64.slice(1)]).toEqual([NaN, Infinity, -Infinity, 0.1]);
   });
 });
 
