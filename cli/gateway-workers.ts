@@ -1,6 +1,6 @@
 /**
  * `infergate gateway --workers N`: the front door on every core. N worker processes (node:cluster)
- * share the HTTP port; each runs a whole gateway (registry, pools, pickers with their own random
+ * share the HTTP port and the gRPC port; each runs a whole gateway (registry, pools, pickers with their own random
  * phase). The primary process only supervises:
  * - membership: a heartbeat or leave reaches one worker; that worker applies it and hands it to
  *   the primary, which passes it to every other worker. So every worker sees every node within
@@ -29,7 +29,7 @@ import type { RunningGateway } from './running.js';
 export type MembershipMessage =
   | { infergate: 'heartbeat'; report: LoadReport; staticWeight?: number }
   | { infergate: 'leave'; nodeId: string; sentAtMs: number }
-  | { infergate: 'listening'; port: number }
+  | { infergate: 'listening'; port: number; grpcPort?: number }
   // The operator view of the whole gateway: a worker asks, the primary collects every worker's part.
   | { infergate: 'pools-request'; requestId: number }
   | { infergate: 'pools-collect'; requestId: number }
@@ -50,8 +50,8 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   let stopping = false;
   const alive = new Set<Worker>();
   const listening = new Set<number>();
-  let announce!: (port: number) => void;
-  const firstListen = new Promise<number>((resolve) => (announce = resolve));
+  let announce!: (ports: { port: number; grpcPort?: number }) => void;
+  const firstListen = new Promise<{ port: number; grpcPort?: number }>((resolve) => (announce = resolve));
 
   const broadcast = (message: MembershipMessage, except?: Worker) => {
     for (const w of alive) if (w !== except && w.isConnected()) w.send(message);
@@ -79,7 +79,7 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
       switch (message.infergate) {
         case 'listening':
           listening.add(worker.id);
-          if (listening.size === workers) announce(message.port);
+          if (listening.size === workers) announce({ port: message.port, grpcPort: message.grpcPort });
           return;
         case 'pools-request':
           collectPools(worker, message.requestId);
@@ -123,8 +123,9 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   );
   prober?.start(DEFAULT_HEARTBEAT_INTERVAL_MS);
 
-  const port = await firstListen;
+  const { port, grpcPort } = await firstListen;
   log.info(`gateway: KServe v2 HTTP on ${host}:${port}, ${workers} workers, policy ${values.policy}, ${staticSpecs.length} static backend(s)`);
+  if (grpcPort !== undefined) log.info(`gateway: KServe v2 gRPC on ${host}:${grpcPort}, ${workers} workers`);
   let stopped: Promise<void> | undefined;
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

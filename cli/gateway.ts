@@ -1,8 +1,9 @@
 /**
  * `infergate gateway`: no models of its own. Backend nodes join by heartbeat (or are listed with
  * --backend), each (model, version) gets a pool routed by adaptive SWRR, and requests are
- * forwarded to the nodes as they came, over undici keep-alive pools. With --workers N > 1 the
- * process is the primary of N gateway workers on one port (gateway-workers.ts).
+ * forwarded to the nodes as they came: HTTP over undici keep-alive pools, gRPC to each node's gRPC
+ * door. With --workers N > 1 the process is the primary of N gateway workers on one HTTP port and
+ * one gRPC port (gateway-workers.ts).
  */
 import cluster from 'node:cluster';
 import os from 'node:os';
@@ -12,20 +13,21 @@ import { notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
 import { InferenceService } from '../service/inference-service.js';
 import { PoolTarget } from '../service/pool-target.js';
-import { poolRoutes, registryRoutes } from '../gateway/http/operator.js';
+import { poolRoutes, registryRoutes, type HeartbeatIntake } from '../gateway/http/operator.js';
 import { buildHttpServer } from '../gateway/http/server.js';
 import { Metrics } from '../service/metrics.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { PoolSet } from '../scheduler/pool-set.js';
 import { DEFAULT_POOL_OPTIONS } from '../scheduler/pool.js';
 import { NodeRegistry } from '../scheduler/registry.js';
-import type { LoadReport } from '../core/load-report.js';
+import { grpcTargetOf, type LoadReport } from '../core/load-report.js';
+import { startGrpcServer } from '../gateway/grpc/server.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
 import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
-import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
+import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
 import { startGatewayPrimary, WorkerMembershipRelay, type MembershipMessage } from './gateway-workers.js';
 import type { Logger } from './logger.js';
@@ -38,6 +40,8 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   const workers = intOption(values, 'workers', 1);
   // Flags are checked once, in the primary, before any worker starts.
   policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], intOption(values, 'slow-start-ms'));
+  grpcPortFrom(values);
+  grpcMaxMessageBytesFrom(values);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
 }
@@ -50,12 +54,23 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const policyFor = policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], slowStartWindowMs);
   const weightIntervalMs = intOption(values, 'weight-interval-ms', 10);
   const heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const grpcPort = grpcPortFrom(values);
+  const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
 
   const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: intOption(values, 'in-flight-per-slot', 1) });
   const metrics = new Metrics({ pools: () => pools });
+  // The gRPC door each node advertised in its last heartbeat (none: gRPC goes to it over HTTP).
+  const grpcTargets = new Map<string, string>();
+  const noteGrpcTarget = (report: LoadReport) => {
+    if (report.grpcUrl === undefined) grpcTargets.delete(report.nodeId);
+    else grpcTargets.set(report.nodeId, grpcTargetOf(report.grpcUrl));
+  };
   const createBackend = (nodeId: string, url: string) => new RemoteBackend(nodeId, url, {
     connections: intOption(values, 'backend-connections', 1),
     connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1),
+    grpcTarget: () => grpcTargets.get(nodeId),
+    grpcMaxMessageBytes,
+    maxTensorElements: limits.maxTensorElements,
   });
   const registry = new NodeRegistry(pools, {
     evictAfterMs: intOption(values, 'evict-after-ms', 1),
@@ -63,6 +78,17 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     clock: Date.now,
     log: (m) => log.info(m),
   });
+  // Every heartbeat and leave goes through here, whoever received it, so the gRPC addresses follow membership.
+  const membership: HeartbeatIntake = {
+    heartbeat: (report, staticWeight) => {
+      noteGrpcTarget(report);
+      return registry.heartbeat(report, staticWeight);
+    },
+    leave: (nodeId, sentAtMs) => {
+      grpcTargets.delete(nodeId);
+      registry.leave(nodeId, sentAtMs);
+    },
+  };
   const router = new Router(pools, {}, {
     retry: (pool, reason) => metrics.retries.inc({ model: pool.model, version: pool.version, reason }),
   });
@@ -79,17 +105,17 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     metrics,
     logError: (m) => log.error(m),
   });
-  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(registry, message), () => pools.view(Date.now())) : undefined;
+  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(membership, message), () => pools.view(Date.now())) : undefined;
   const intake = relay ? {
     heartbeat: async (report: LoadReport) => {
       relay.publish({ infergate: 'heartbeat', report });
-      await registry.heartbeat(report);
+      await membership.heartbeat(report);
     },
     leave: (nodeId: string, sentAtMs?: number) => {
       relay.publish({ infergate: 'leave', nodeId, sentAtMs: sentAtMs ?? Number.MAX_SAFE_INTEGER });
-      registry.leave(nodeId, sentAtMs);
+      membership.leave(nodeId, sentAtMs);
     },
-  } : registry;
+  } : membership;
   const http = await buildHttpServer({
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
     plugins: [
@@ -101,22 +127,24 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);
   // A worker's static backends are probed by the primary, which sends every worker the reports.
   const staticSpecs = asWorker ? [] : ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
-  const prober = staticSpecs.length ? new StaticBackendProber(staticSpecs, registry, createBackend, (m) => log.warn(m)) : undefined;
+  const prober = staticSpecs.length ? new StaticBackendProber(staticSpecs, membership, createBackend, (m) => log.warn(m)) : undefined;
   prober?.start(heartbeatIntervalMs);
 
   await http.listen({ host, port: intOption(values, 'http-port') });
   const port = (http.server.address() as { port: number }).port;
+  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({ service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes });
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (relay) {
     // The primary's metrics port reads this registry: constructing an AggregatorRegistry is what
     // makes prom-client answer the primary's requests in a worker.
     new AggregatorRegistry();
     AggregatorRegistry.setRegistries([metrics.registry]);
-    relay.publish({ infergate: 'listening', port });
+    relay.publish({ infergate: 'listening', port, grpcPort: grpc?.port });
   } else {
     const metricsPort = metricsPortFrom(values);
     metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics.source, host, metricsPort);
     log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s)`);
+    if (grpc) log.info(`gateway: KServe v2 gRPC on ${host}:${grpc.port}, messages up to ${grpcMaxMessageBytes} bytes`);
   }
 
   let stopping: Promise<void> | undefined;
@@ -125,14 +153,14 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     stop: () => (stopping ??= (async () => {
       clearInterval(weightTimer);
       await prober?.close();
-      await http.close();
+      await Promise.all([http.close(), grpc?.close()]);
       await metricsServer?.close();
       await registry.close();
     })()),
   };
 }
 
-function applyMembership(registry: NodeRegistry, message: MembershipMessage): void {
+function applyMembership(registry: HeartbeatIntake, message: MembershipMessage): void {
   if (message.infergate === 'heartbeat') void registry.heartbeat(message.report, message.staticWeight);
   else if (message.infergate === 'leave') registry.leave(message.nodeId, message.sentAtMs);
 }

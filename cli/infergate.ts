@@ -26,6 +26,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       gateway: { type: 'string', help: 'gateway URL(s) to heartbeat to, comma-separated (required)' },
       'node-id': { type: 'string', help: 'this node\'s id (default: hostname:port)' },
       'advertise-url': { type: 'string', help: 'URL the gateways use to reach this node (default: from --host and the port)' },
+      'advertise-grpc-url': { type: 'string', help: 'grpc://host:port the gateways use to reach this node over gRPC (default: the host of --advertise-url and the gRPC port)' },
       'heartbeat-ms': { type: 'string', default: String(DEFAULT_HEARTBEAT_INTERVAL_MS), help: 'heartbeat interval' },
       'drain-grace-ms': { type: 'string', default: String(DEFAULT_DRAIN_GRACE_MS), help: 'on SIGTERM, time to keep serving after announcing draining' },
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS), help: 'on SIGTERM, longest wait for in-flight requests' },

@@ -1,23 +1,26 @@
 /**
  * `infergate serve` and `infergate backend`: one process that loads declared models on this
- * node's cards and serves KServe v2. A backend additionally heartbeats to its gateways and drains
- * on SIGTERM (announce draining, finish in-flight work, leave, exit).
+ * node's cards and serves KServe v2 over HTTP and gRPC. A backend additionally heartbeats to its
+ * gateways (advertising both doors) and drains on SIGTERM (announce draining, finish in-flight
+ * work, leave, exit).
  */
 import os from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { loadCardTable } from '../adapters/card-table.js';
 import { detectCards, summarizeCards } from '../adapters/detect.js';
 import { ConfigError, invalidArg } from '../core/errors.js';
+import { isGrpcUrl } from '../core/load-report.js';
 import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
-import { LoadReporter } from '../node/load-reporter.js';
+import { LoadReporter, advertisedGrpcUrl } from '../node/load-reporter.js';
 import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
 import { SimulationControl } from '../engines/sim.js';
 import { buildHttpServer, jsonBody } from '../gateway/http/server.js';
 import { poolRoutes } from '../gateway/http/operator.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
-import { intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
+import { startGrpcServer, type GrpcDoor } from '../gateway/grpc/server.js';
+import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import { createLogger } from './logger.js';
 
 export const DEFAULT_DRAIN_GRACE_MS = 300;
@@ -25,6 +28,7 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 export interface RunningProcess {
   http: FastifyInstance;
+  grpc?: GrpcDoor;
   metrics?: FastifyInstance;
   node: EmbeddedNode;
   url: string;
@@ -37,6 +41,10 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const port = intOption(values, 'http-port');
   const limits = limitsFrom(values);
   // Flags are checked before any model loads, so a mistake costs no startup time.
+  const grpcPort = grpcPortFrom(values);
+  const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
+  const advertisedGrpc = values['advertise-grpc-url'] as string | undefined;
+  if (advertisedGrpc !== undefined && !isGrpcUrl(advertisedGrpc)) throw new ConfigError(`--advertise-grpc-url expects grpc://host:port or host:port, got '${advertisedGrpc}'`);
   const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
   if (mode === 'backend' && gateways.length === 0) throw new ConfigError('infergate backend needs --gateway URL[,URL…]');
   const table = await loadCardTable(values['card-table'] as string | undefined);
@@ -67,16 +75,20 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   // Known only after listen (the port may be 0).
   const url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
 
+  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({ service: node.service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes });
+  const grpcUrl = advertisedGrpc ?? (grpc ? advertisedGrpcUrl(url, grpc.port) : undefined);
+
   const metricsPort = metricsPortFrom(values);
   const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics.source, host, metricsPort);
 
   const served = node.host.models().map((m) => `${m.metadata.name} v${[...m.executors.keys()].join(',')}`);
   log.info(`${mode}: ${served.length} model(s) on ${detection.cards.map((c) => c.id).join(', ')}: ${served.join('; ')}`);
   log.info(`KServe v2 HTTP on ${url}${metricsServer ? `, metrics on port ${(metricsServer.server.address() as { port: number }).port}` : ''}`);
+  if (grpc) log.info(`KServe v2 gRPC on ${new URL(url).hostname}:${grpc.port}, messages up to ${grpcMaxMessageBytes} bytes`);
 
   let sender: HeartbeatSender | undefined;
   if (mode === 'backend') {
-    reporter = new LoadReporter(node.host, { nodeId, url, cards: summarizeCards(detection.cards) });
+    reporter = new LoadReporter(node.host, { nodeId, url, grpcUrl, cards: summarizeCards(detection.cards) });
     const interval = intOption(values, 'heartbeat-ms', 10);
     sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
     sender.start();
@@ -95,12 +107,12 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
       sender.stop();
       await sender.leave(nodeId);
     }
-    await http.close();
+    await Promise.all([http.close(), grpc?.close()]);
     await metricsServer?.close();
     await node.close();
     log.info('stopped');
   })());
-  return { http, metrics: metricsServer, node, url, stop };
+  return { http, grpc, metrics: metricsServer, node, url, stop };
 }
 
 /** Waits for the grace period (requests already on the wire) and until nothing is in flight. */

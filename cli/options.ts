@@ -4,9 +4,11 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
+import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../core/kserve-grpc-envelope.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, type FrontDoorLimits } from '../service/limits.js';
 
 export const DEFAULT_HTTP_PORT = 8000;
+export const DEFAULT_GRPC_PORT = 8001;
 export const DEFAULT_METRICS_PORT = 8002;
 export const DEFAULT_HOST = '0.0.0.0';
 
@@ -19,10 +21,12 @@ export interface OptionSpec {
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'http-port': { type: 'string', default: String(DEFAULT_HTTP_PORT), help: 'KServe v2 HTTP port (0 = any free port)' },
+  'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT), help: 'KServe v2 gRPC port (0 = any free port, off = none)' },
   'metrics-port': { type: 'string', default: String(DEFAULT_METRICS_PORT), help: 'Prometheus metrics port (0 = any free port, off = none)' },
   host: { type: 'string', default: DEFAULT_HOST, help: 'address to listen on' },
   'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES), help: 'largest request body (413 above it)' },
   'max-tensor-elements': { type: 'string', default: String(DEFAULT_MAX_TENSOR_ELEMENTS), help: 'most elements summed over one request’s inputs (413 above it)' },
+  'grpc-max-message-bytes': { type: 'string', default: String(DEFAULT_GRPC_MAX_MESSAGE_BYTES), help: 'largest gRPC message either way (RESOURCE_EXHAUSTED above it)' },
   'request-timeout-ms': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_MS), help: 'end-to-end time a request may take (504 after it)' },
   'log-level': { type: 'string', default: 'info', help: 'fatal | error | warn | info | debug | silent' },
   help: { type: 'boolean', help: 'show this help' },
@@ -50,7 +54,8 @@ export function helpText(verb: string, summary: string, specs: Record<string, Op
   for (const [name, spec] of Object.entries(specs)) {
     const arg = spec.type === 'string' ? ` <${spec.multiple ? 'value…' : 'value'}>` : '';
     const def = spec.default !== undefined ? ` (default ${spec.default})` : '';
-    lines.push(`  --${name}${arg}`.padEnd(32) + spec.help + def);
+    const flag = `  --${name}${arg}`;
+    lines.push(`${flag.padEnd(31)} ${spec.help}${def}`);
   }
   return lines.join('\n');
 }
@@ -65,6 +70,15 @@ export function intOption(values: ParsedOptions, name: string, min = 0): number 
 /** The metrics port, or undefined when metrics are turned off. */
 export function metricsPortFrom(values: ParsedOptions): number | undefined {
   return values['metrics-port'] === 'off' ? undefined : intOption(values, 'metrics-port');
+}
+
+/** The gRPC door's port, or undefined when it is turned off. */
+export function grpcPortFrom(values: ParsedOptions): number | undefined {
+  return values['grpc-port'] === 'off' ? undefined : intOption(values, 'grpc-port');
+}
+
+export function grpcMaxMessageBytesFrom(values: ParsedOptions): number {
+  return intOption(values, 'grpc-max-message-bytes', 1);
 }
 
 export function limitsFrom(values: ParsedOptions): FrontDoorLimits {

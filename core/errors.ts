@@ -91,6 +91,24 @@ export function fromHttpStatus(status: number): ErrorCode {
   }
 }
 
+/** Inverse of toGrpcStatus for a status received from a remote gRPC server (RESOURCE_EXHAUSTED: 429). */
+export function fromGrpcStatus(code: number): ErrorCode {
+  switch (code) {
+    case 1: return 'CANCELLED';
+    case 2: return 'UNKNOWN';
+    case 3: return 'INVALID_ARG';
+    case 4: return 'DEADLINE_EXCEEDED';
+    case 5: return 'NOT_FOUND';
+    case 6: return 'ALREADY_EXISTS';
+    case 8: return 'RESOURCE_EXHAUSTED';
+    case 9: return 'INVALID_ARG'; // FAILED_PRECONDITION
+    case 11: return 'INVALID_ARG'; // OUT_OF_RANGE
+    case 12: return 'UNSUPPORTED';
+    case 14: return 'UNAVAILABLE';
+    default: return 'INTERNAL';
+  }
+}
+
 /** Wraps anything thrown into an InferError without losing an existing code. */
 export function asInferError(err: unknown): InferError {
   if (err instanceof InferError) return err;

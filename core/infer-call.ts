@@ -6,14 +6,19 @@
 
 import type { Cancellation } from './cancellation.js';
 
-/** The wire forms a request can arrive in; the answer leaves in the same one. */
-export type WireFormat = 'kserve-http';
+/**
+ * The wire forms a request can arrive in; the answer leaves in the same one.
+ * - `kserve-http`: the body of POST .../infer (JSON, or the binary tensor extension);
+ * - `kserve-grpc`: a serialized ModelInferRequest; its answer is a serialized ModelInferResponse,
+ *   or an error whose body is the status message (core/kserve-grpc-envelope.ts).
+ */
+export type WireFormat = 'kserve-http' | 'kserve-grpc';
 
 export interface WirePayload {
   readonly format: WireFormat;
   /** The request body, exactly as received. */
   readonly body: Buffer;
-  /** Inference-Header-Content-Length as sent (binary tensor extension); undefined for plain JSON. */
+  /** Inference-Header-Content-Length as sent (binary tensor extension); undefined for plain JSON and gRPC. */
   readonly headerLength?: string;
   readonly contentType?: string;
   readonly contentEncoding?: string;
@@ -33,6 +38,7 @@ export interface InferCall {
 
 /** The answer in the request's wire form: a success or the protocol's error body. */
 export interface WireAnswer {
+  /** HTTP-style status from the shared table (core/errors.ts), whatever the wire form: 200 or the error's. */
   readonly status: number;
   readonly contentType: string;
   /** Inference-Header-Content-Length of a binary answer. */

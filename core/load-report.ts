@@ -21,6 +21,11 @@ export interface LoadReport {
   nodeId: string;
   /** Base URL where the node serves KServe v2 over HTTP, e.g. http://127.0.0.1:9001 */
   url: string;
+  /**
+   * Where the node serves KServe v2 over gRPC, `grpc://host:port` (or `host:port`); absent when it
+   * has no gRPC door (then a gateway sends it gRPC requests over HTTP, re-encoded).
+   */
+  grpcUrl?: string;
   state: NodeState;
   cards: CardReport[];
   /** Requests accepted and not yet answered (queued + executing). */
@@ -50,6 +55,18 @@ export function hardwareCapacity(cards: readonly CardReport[]): number {
   return total;
 }
 
+/** `grpc://host:port` or `host:port`; host a name, an IPv4 address, or an IPv6 address in brackets. */
+const GRPC_URL = /^(?:grpc:\/\/)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
+export function isGrpcUrl(value: string): boolean {
+  return GRPC_URL.test(value);
+}
+
+/** A report's grpcUrl as grpc-js takes a target: `host:port`. */
+export function grpcTargetOf(grpcUrl: string): string {
+  return grpcUrl.startsWith('grpc://') ? grpcUrl.slice('grpc://'.length) : grpcUrl;
+}
+
 /** Checks a report received over the network; throws a message naming the first bad field. */
 export function parseLoadReport(value: unknown): LoadReport {
   const r = value as Record<string, unknown>;
@@ -63,6 +80,9 @@ export function parseLoadReport(value: unknown): LoadReport {
   text('nodeId');
   text('url');
   if (!/^https?:\/\//.test(r.url as string)) throw new Error(`load report field 'url' must be an http(s) URL, got '${r.url}'`);
+  if (r.grpcUrl !== undefined && (typeof r.grpcUrl !== 'string' || !isGrpcUrl(r.grpcUrl))) {
+    throw new Error(`load report field 'grpcUrl' must be grpc://host:port or host:port, got ${JSON.stringify(r.grpcUrl)}`);
+  }
   if (r.state !== 'ready' && r.state !== 'draining') throw new Error(`load report field 'state' must be 'ready' or 'draining'`);
   for (const k of ['inFlight', 'queueDepth', 'slots', 'utilization', 'completedPerSec', 'errorsPerSec', 'serviceTimeMs', 'latencyMs', 'windowMs', 'sentAtMs']) num(k);
   if (!Array.isArray(r.cards) || !r.cards.every((c) => typeof c?.type === 'string' && c.count >= 0 && c.coefficient >= 0)) {

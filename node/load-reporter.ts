@@ -6,7 +6,14 @@ import type { ModelHost } from './model-host.js';
 export interface NodeIdentity {
   nodeId: string;
   url: string;
+  /** Where gateways reach the node's gRPC door (advertisedGrpcUrl); undefined when it has none. */
+  grpcUrl?: string;
   cards: CardReport[];
+}
+
+/** The gRPC address gateways use: the host they reach the node's HTTP door by, with the bound gRPC port. */
+export function advertisedGrpcUrl(advertisedHttpUrl: string, grpcPort: number): string {
+  return `grpc://${new URL(advertisedHttpUrl).hostname}:${grpcPort}`;
 }
 
 export class LoadReporter {
@@ -25,6 +32,7 @@ export class LoadReporter {
     this.#last = {
       nodeId: this.identity.nodeId,
       url: this.identity.url,
+      ...(this.identity.grpcUrl !== undefined ? { grpcUrl: this.identity.grpcUrl } : {}),
       state: this.state,
       cards: this.identity.cards,
       inFlight: this.host.meter.inFlight,

@@ -1,5 +1,5 @@
 /**
- * The core service every front door calls (HTTP now, gRPC next). A door only turns its wire
+ * The core service every front door calls (HTTP and gRPC). A door only turns its wire
  * format into a request and the answer back; everything a request needs whatever door it came
  * through lives here: the deadline (the client's, capped by --request-timeout-ms), cancellation
  * (one Cancellation per request, by the deadline or by the door when the client goes away),

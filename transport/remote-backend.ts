@@ -6,6 +6,9 @@
  * travels in the infergate-timeout-ms header, and an aborted call aborts the upstream request, so
  * the node drops it from its queue. Failures that mean "the node did not answer" become
  * TransportError, so the router sends the call elsewhere.
+ *
+ * A gRPC inference goes to the node's gRPC door, as it came, when the node advertises one
+ * (grpc-forwarder.ts); to a node without one it goes over HTTP, re-encoded (grpc-http-bridge.ts).
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Cancellation } from '../core/cancellation.js';
@@ -15,6 +18,10 @@ import {
   CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
 } from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
+import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
+import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../core/kserve-grpc-envelope.js';
+import { GrpcForwarder } from './grpc-forwarder.js';
+import { inferGrpcOverHttp } from './grpc-http-bridge.js';
 
 export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -24,6 +31,15 @@ export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
 export interface RemoteBackendOptions {
   connections: number;
   connectTimeoutMs: number;
+  /**
+   * The node's gRPC address (`host:port`) as its last load report gave it, read at each gRPC
+   * call so that a node that moved its gRPC port is followed; undefined: HTTP only.
+   */
+  grpcTarget: () => string | undefined;
+  /** Largest gRPC message either way (the gateway's --grpc-max-message-bytes). */
+  grpcMaxMessageBytes: number;
+  /** The gateway's --max-tensor-elements, for gRPC requests re-encoded for an HTTP-only node. */
+  maxTensorElements: number;
 }
 
 /** Error codes (undici's and the socket layer's) that mean the request got no answer. */
@@ -35,9 +51,12 @@ const TRANSPORT_CODES = new Set([
 /** Satisfies the scheduler's Backend contract by shape: a transport does not import from the layer above it. */
 export class RemoteBackend {
   readonly #pool: Pool;
+  readonly #options: Partial<RemoteBackendOptions>;
+  #grpc?: GrpcForwarder;
   #closed = false;
 
   constructor(readonly id: string, readonly url: string, options: Partial<RemoteBackendOptions> = {}) {
+    this.#options = options;
     this.#pool = new Pool(url, {
       connections: options.connections ?? DEFAULT_BACKEND_CONNECTIONS,
       connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
@@ -46,6 +65,25 @@ export class RemoteBackend {
   }
 
   infer(call: InferCall, version: string): Promise<WireAnswer> {
+    if (call.payload.format === 'kserve-grpc') return this.#inferGrpc(call, version);
+    return this.#inferHttp(call, version);
+  }
+
+  #inferGrpc(call: InferCall, version: string): Promise<WireAnswer> {
+    const target = this.#options.grpcTarget?.();
+    if (target === undefined) {
+      return inferGrpcOverHttp(call, version, this.#options.maxTensorElements ?? DEFAULT_MAX_TENSOR_ELEMENTS, (c, v) => this.#inferHttp(c, v));
+    }
+    if (this.#grpc?.target !== target) {
+      // First gRPC call, or the node moved its gRPC door: calls still on the old channel get a while to finish.
+      const previous = this.#grpc;
+      this.#grpc = new GrpcForwarder(target, { maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES });
+      if (previous) setTimeout(() => previous.close(), CONTROL_REQUEST_TIMEOUT_MS).unref();
+    }
+    return this.#grpc.infer(call, version);
+  }
+
+  #inferHttp(call: InferCall, version: string): Promise<WireAnswer> {
     const { payload, cancellation } = call;
     if (cancellation.reason) return Promise.reject(cancellation.reason);
     const timeoutMs = Math.max(1, call.deadlineMs - Date.now());
@@ -93,6 +131,7 @@ export class RemoteBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#grpc?.close();
     await this.#pool.destroy();
   }
 

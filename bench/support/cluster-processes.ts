@@ -96,6 +96,8 @@ export class NodeProcess {
   /** Set once the child has exited. */
   exit?: ChildExit;
   url: string;
+  /** `host:port` of its gRPC door, read from its `KServe v2 gRPC on …` log line; empty until then (or without one). */
+  grpcAddress = '';
   readonly #log: string[] = [];
   readonly #logTailLines: number;
   /** performance.now() of each signal sent, by signal name (the last one). */
@@ -172,10 +174,26 @@ export class NodeProcess {
     return this.url;
   }
 
+  /** Resolves with `host:port` once the process logs `KServe v2 gRPC on …`; rejects if it exits first. */
+  async grpcStarted(timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<string> {
+    const deadline = performance.now() + timeoutMs;
+    while (!this.grpcAddress) {
+      if (!this.running) throw new Error(`${this.name} exited (${describeExit(this.exit!)}) before its gRPC door listened:\n${this.logs().join('\n')}`);
+      if (performance.now() > deadline) throw new Error(`${this.name} did not log a gRPC door within ${timeoutMs} ms:\n${this.logs().join('\n')}`);
+      await sleep(20);
+    }
+    return this.grpcAddress;
+  }
+
   #keep(line: string): void {
     if (!line) return;
     this.#log.push(line);
     if (this.#log.length > this.#logTailLines) this.#log.shift();
+    if (!this.grpcAddress) {
+      // "KServe v2 gRPC on 127.0.0.1:PORT, …" (every verb).
+      const grpc = /KServe v2 gRPC on (\[[^\]]+\]|[^\s,:]+):(\d+)/.exec(line);
+      if (grpc) this.grpcAddress = `${grpc[1] === '0.0.0.0' ? '127.0.0.1' : grpc[1]}:${grpc[2]}`;
+    }
     if (this.url) return;
     // Backend/serve: "KServe v2 HTTP on http://127.0.0.1:PORT"; gateway: "… KServe v2 HTTP on 127.0.0.1:PORT, …".
     const match = /KServe v2 HTTP on (?:https?:\/\/)?(\[[^\]]+\]|[^\s,:]+):(\d+)/.exec(line);
@@ -249,7 +267,8 @@ export class Cluster {
   }
 
   async startGateway(options: GatewayOptions = {}): Promise<GatewayProcess> {
-    const args = ['--http-port', '0', '--host', '127.0.0.1', '--log-level', 'info'];
+    // gRPC on any free port too, so that processes side by side never meet on the default 8001.
+    const args = ['--http-port', '0', '--grpc-port', '0', '--host', '127.0.0.1', '--log-level', 'info'];
     let metricsPort: number | undefined;
     if (options.metrics) {
       metricsPort = await freePort();
@@ -274,7 +293,7 @@ export class Cluster {
     const metricsPort = options.metrics ? await freePort() : undefined;
     const args = [
       '--gateway', this.gateway.url,
-      '--http-port', '0', '--metrics-port', metricsPort === undefined ? 'off' : String(metricsPort), '--host', '127.0.0.1',
+      '--http-port', '0', '--grpc-port', '0', '--metrics-port', metricsPort === undefined ? 'off' : String(metricsPort), '--host', '127.0.0.1',
       '--node-id', options.nodeId, '--models', this.modelsDir,
     ];
     if (options.simCards !== undefined) args.push('--sim-cards', options.simCards);

@@ -162,7 +162,7 @@ export interface InfergateOptions {
 }
 
 function commonArgs(port: number, options: InfergateOptions): string[] {
-  return ['--http-port', String(port), '--metrics-port', 'off', '--host', options.host, '--log-level', options.logLevel ?? 'info'];
+  return ['--http-port', String(port), '--grpc-port', 'off', '--metrics-port', 'off', '--host', options.host, '--log-level', options.logLevel ?? 'info'];
 }
 
 /**

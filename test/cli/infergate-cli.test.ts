@@ -25,6 +25,7 @@ describe('infergate CLI', () => {
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/--http-port <value>.*\(default 8000\)/);
     expect(out.stdout).toMatch(/--metrics-port <value>.*\(default 8002\)/);
+    expect(out.stdout).toMatch(/--grpc-port <value>.*\(default 8001\)/);
   });
 
   it('refuses an unknown verb and an unknown flag with exit code 2', () => {
@@ -54,7 +55,7 @@ describe('infergate CLI', () => {
     afterAll(() => rmSync(models, { recursive: true, force: true }));
 
     it('serves KServe v2 and metrics on the ports it reports, and exits 0 on SIGTERM', async () => {
-      const child = spawn(process.execPath, [CLI, 'serve', '--models', models, '--http-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'serve', '--models', models, '--http-port', '0', '--grpc-port', '0', '--metrics-port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
       try {
         const line = await new Promise<string>((resolve, reject) => {
           let out = '';
