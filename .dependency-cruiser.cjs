@@ -1,11 +1,11 @@
 /**
  * The layer check (`npm run check:layers`, part of `npm test`). Folders follow the path of a
  * request, top to bottom; a module may import from its own layer or any layer below it, never from
- * one above, and nothing may import in a circle. cli/ (process assembly), bench/ and tools/ sit on
+ * one above, and nothing may import in a circle. cli/ (process assembly), client/, bench/ and tools/ sit on
  * top and may use every layer.
  */
 const LAYERS = [
-  ['cli', 'bench', 'tools'],
+  ['cli', 'client', 'bench', 'tools'],
   ['gateway'], // front doors: wire format in, wire format out
   ['service'], // the core service every door calls
   ['scheduler'], // pools, pickers, weights, the Backend contract it routes to

@@ -1,0 +1,8 @@
+/** infergate/client: a KServe v2 client for Node (HTTP now; gRPC beside it). */
+export { InferenceHttpClient, DEFAULT_CLIENT_CONNECTIONS, DEFAULT_CLIENT_TIMEOUT_MS } from './http-client.js';
+export type { HttpClientOptions, InferOptions, InferResult, ModelMetadataAnswer, ServerMetadata } from './http-client.js';
+export { InferenceServerError } from './client-errors.js';
+export { toTensor, tensorValues } from './client-tensors.js';
+export type { TensorInput, TensorValues } from './client-tensors.js';
+export type { Tensor } from '../core/tensor.js';
+export type { Datatype } from '../core/datatypes.js';
