@@ -10,7 +10,7 @@ import { fromGrpcStatus, toHttpStatus } from '../core/errors.js';
 import { REQUEST_ID } from '../core/http-headers.js';
 import { blobToTensorData, tensorToBlob } from '../core/infer-binary.js';
 import { failResponse } from '../core/infer-json.js';
-import { MODEL_INFER_PATH } from '../core/kserve-grpc-envelope.js';
+import { GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, MODEL_INFER_PATH } from '../core/kserve-grpc-envelope.js';
 import { GRPC_SERVICE_PROTO_FILE, grpcProtoDir, inferMessageTypes } from '../core/kserve-grpc-proto.js';
 import { isDatatype } from '../core/datatypes.js';
 import type { Tensor } from '../core/tensor.js';
@@ -52,7 +52,7 @@ export class InferenceGrpcClient {
   /** `address`: host:port of a gRPC door. */
   constructor(readonly address: string, options: GrpcClientOptions = {}) {
     const max = options.maxMessageBytes ?? DEFAULT_CLIENT_MAX_MESSAGE_BYTES;
-    const channelOptions = { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max };
+    const channelOptions = { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, 'grpc-node.flow_control_window': GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES };
     const Service = inferenceServiceClient();
     this.#service = new Service(address, credentials.createInsecure(), channelOptions);
     // The raw client shares the service client's channel: one connection for every call.

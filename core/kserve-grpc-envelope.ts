@@ -26,6 +26,12 @@ export const HTTP_STATUS_TRAILER = 'infergate-http-status';
  */
 export const DEFAULT_GRPC_MAX_MESSAGE_BYTES = 65 * 1024 * 1024;
 
+/**
+ * HTTP/2 flow-control window a gRPC client of ours opens (grpc-js's `grpc-node.flow_control_window`):
+ * with HTTP/2's default 64 KiB, a 4 MB answer waits on 64 window updates.
+ */
+export const GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+
 /** The content type of a WireAnswer whose body is a serialized ModelInferResponse. */
 export const GRPC_MESSAGE_CONTENT_TYPE = 'application/grpc+proto';
 /** The content type of a WireAnswer that is a gRPC error: the body is the status message. */

@@ -16,7 +16,7 @@ import { InferError, TransportError, fromGrpcStatus } from '../core/errors.js';
 import { REQUEST_ID } from '../core/http-headers.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
-  GRPC_MESSAGE_CONTENT_TYPE, HTTP_STATUS_TRAILER, MODEL_INFER_PATH, grpcErrorAnswer, withModelVersion,
+  GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, GRPC_MESSAGE_CONTENT_TYPE, HTTP_STATUS_TRAILER, MODEL_INFER_PATH, grpcErrorAnswer, withModelVersion,
 } from '../core/kserve-grpc-envelope.js';
 
 export interface GrpcForwarderOptions {
@@ -36,6 +36,7 @@ export class GrpcForwarder {
     this.#client = new Client(target, credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
+      'grpc-node.flow_control_window': GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES,
     });
   }
 
