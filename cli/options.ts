@@ -24,7 +24,7 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'grpc-port': { type: 'string', default: String(DEFAULT_GRPC_PORT), help: 'KServe v2 gRPC port (0 = any free port, off = none)' },
   'metrics-port': { type: 'string', default: String(DEFAULT_METRICS_PORT), help: 'Prometheus metrics port (0 = any free port, off = none)' },
   host: { type: 'string', default: DEFAULT_HOST, help: 'address to listen on' },
-  'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES), help: 'largest request body (413 above it)' },
+  'max-body-bytes': { type: 'string', default: String(DEFAULT_MAX_BODY_BYTES), help: 'largest request body, as sent and once inflated from gzip or deflate (413 above it)' },
   'max-tensor-elements': { type: 'string', default: String(DEFAULT_MAX_TENSOR_ELEMENTS), help: 'most elements summed over one request’s inputs (413 above it)' },
   'grpc-max-message-bytes': { type: 'string', default: String(DEFAULT_GRPC_MAX_MESSAGE_BYTES), help: 'largest gRPC message either way (RESOURCE_EXHAUSTED above it)' },
   'request-timeout-ms': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_MS), help: 'end-to-end time a request may take (504 after it)' },

@@ -20,7 +20,10 @@ export const REQUEST_ID = 'x-request-id';
  */
 export const TIMEOUT_MS = 'infergate-timeout-ms';
 export const CONTENT_TYPE = 'content-type';
+/** The codings applied to a body (gzip, deflate): a request's, undone by the node; an answer's, set by the node. */
 export const CONTENT_ENCODING = 'content-encoding';
+/** The codings a client takes its answer in; a gateway forwards it to the node, which compresses. */
+export const ACCEPT_ENCODING = 'accept-encoding';
 export const CONTENT_LENGTH = 'content-length';
 
 export const JSON_CONTENT_TYPE = 'application/json';

@@ -21,7 +21,15 @@ export interface WirePayload {
   /** Inference-Header-Content-Length as sent (binary tensor extension); undefined for plain JSON and gRPC. */
   readonly headerLength?: string;
   readonly contentType?: string;
+  /** Content-Encoding as sent (gzip, deflate): undone by the node that decodes the body; a gateway forwards it. */
   readonly contentEncoding?: string;
+  /** Accept-Encoding as sent: the node compresses its answer in a coding it names; a gateway forwards it. */
+  readonly acceptEncoding?: string;
+  /**
+   * The receiving door's --max-body-bytes, which bounds the body after its Content-Encoding is undone
+   * too (a gzip bomb gets 413); undefined: the default limit. Not forwarded: each node applies its own.
+   */
+  readonly maxDecodedBytes?: number;
 }
 
 export interface InferCall {
@@ -43,6 +51,12 @@ export interface WireAnswer {
   readonly contentType: string;
   /** Inference-Header-Content-Length of a binary answer. */
   readonly headerLength?: string;
+  /**
+   * The coding of `body` (gzip, deflate) when the node compressed it for the client's
+   * Accept-Encoding; a gateway passes it on with the body. Inference-Header-Content-Length stays the
+   * uncompressed JSON header's length, as Triton's.
+   */
+  readonly contentEncoding?: string;
   readonly body: Uint8Array;
   /** The version that answered, when known (for metrics); not sent to the client. */
   readonly modelVersion?: string;

@@ -17,6 +17,7 @@ import type { InferLimits } from './infer-json.js';
 import { GRPC_MESSAGE_CONTENT_TYPE } from './kserve-grpc-envelope.js';
 import { inferMessageTypes } from './kserve-grpc-proto.js';
 import type { ModelMetadata } from './model-metadata.js';
+import { checkServingParameters } from './request-parameters.js';
 import { formatShape, validateInferRequest } from './request-validation.js';
 import type { InferRequest, InferResponse, ParameterValue, Parameters, RequestedOutput, Tensor } from './tensor.js';
 
@@ -109,6 +110,7 @@ export function decodeGrpcInferRequest(
   if (version !== undefined) req.modelVersion = version;
   if (message.id) req.id = message.id;
   const params = toParameters(message.parameters, 'request');
+  checkServingParameters(params);
   if (params !== undefined) req.parameters = params;
 
   const inputs = message.inputs ?? [];

@@ -10,8 +10,10 @@
 import type { Cancellation } from '../core/cancellation.js';
 import { InferError, asInferError } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
+import { RequestTally, toModelStatistics, type ModelStatistics } from '../core/model-statistics.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
 import type { ModelInstance } from '../engines/engine.js';
+import { ExecutionTally } from './execution-tally.js';
 import type { LoadMeter } from './load-meter.js';
 
 export interface RequestOutcome {
@@ -64,6 +66,12 @@ export class ModelExecutor {
   /** Requests this executor answered, and those of them that failed (for the operator view). */
   answered = 0;
   failed = 0;
+  /**
+   * The statistics extension's figures. Requests are counted by whoever hands them over whole
+   * (decoding and encoding included, failures before the queue too: NodeTarget); executions here.
+   */
+  readonly requests = new RequestTally();
+  readonly executions = new ExecutionTally();
   #drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -113,6 +121,11 @@ export class ModelExecutor {
       cancellation?.onCancel((reason) => this.#cancel(pending, reason));
       this.#dispatch();
     });
+  }
+
+  /** This version's figures in the statistics extension's shape. */
+  statistics(): ModelStatistics {
+    return toModelStatistics(this.metadata.name, this.version, this.requests, this.executions.figures());
   }
 
   /** Stops taking requests, lets queued and running ones finish, then unloads the instances. */
@@ -195,8 +208,25 @@ export class ModelExecutor {
     const computeMs = performance.now() - startedAt;
     this.#running -= batch.length;
     this.#idle.push(instance);
+    this.#countExecution(batch, results, computeMs);
     batch.forEach((pending, i) => this.#finish(pending, startedAt, computeMs, batch.length, i, results[i]));
     this.#dispatch();
+  }
+
+  /** An execution counts once, with all its rows, when any of its requests succeeded (as Triton's backends report). */
+  #countExecution(batch: Pending[], results: Array<InferResponse | InferError>, computeMs: number): void {
+    let rows = 0;
+    let anySucceeded = false;
+    for (let i = 0; i < batch.length; i++) {
+      rows += this.#rowsOf(batch[i].request);
+      if (!(results[i] instanceof InferError)) anySucceeded = true;
+    }
+    if (anySucceeded) this.executions.executed(rows, computeMs);
+  }
+
+  /** Batch rows a request brings: its first dim when the model batches, else one. */
+  #rowsOf(request: InferRequest): number {
+    return this.metadata.maxBatchSize > 0 ? (request.inputs[0]?.shape[0] ?? 0) : 1;
   }
 
   #finish(pending: Pending, startedAt: number, computeMs: number, batchSize: number, batchIndex: number, result: InferResponse | InferError): void {
@@ -218,6 +248,8 @@ export class ModelExecutor {
     if (!pending.settled) {
       pending.settled = true;
       if (ok) {
+        // Only here, with its caller still waiting: one cancelled while running was answered as a failure.
+        this.executions.requestRan(this.#rowsOf(pending.request), startedAt - pending.acceptedAt, computeMs);
         const response = result as InferResponse;
         if (pending.request.id !== undefined && response.id === undefined) response.id = pending.request.id;
         pending.resolve(response);

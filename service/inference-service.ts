@@ -10,12 +10,13 @@ import type { Cancellation } from '../core/cancellation.js';
 import { InferError, asInferError, deadlineExceeded } from '../core/errors.js';
 import type { InferCall, WireAnswer, WirePayload } from '../core/infer-call.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
+import type { ModelStatisticsResponse } from '../core/model-statistics.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { Metrics } from './metrics.js';
 import type { ServingTarget } from './serving-target.js';
 
 export const SERVER_NAME = 'infergate';
-export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'statistics'];
 
 export interface ServerMetadata {
   name: string;
@@ -87,6 +88,11 @@ export class InferenceService {
 
   modelIndex(): ModelIndexEntry[] {
     return this.#target.index();
+  }
+
+  /** Without a model: every model and version; the same answer for both doors. */
+  modelStatistics(model?: string, version?: string): ModelStatisticsResponse {
+    return { model_stats: this.#target.statistics(model, version) };
   }
 
   /**

@@ -1,18 +1,24 @@
 /**
  * Serving from pools of nodes (a gateway): the router picks a node of the (model, version) pool and
  * the call is forwarded to it as it came. Nothing is decoded or validated here; the node does that
- * once, and its answer, success or error, is the answer.
+ * once, and its answer, success or error, is the answer. The statistics are those of the traffic
+ * routed here (ForwardedStatistics).
  */
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
+import { byModelAndVersion, type ModelStatistics } from '../core/model-statistics.js';
+import type { BackendPool } from '../scheduler/pool.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
 import type { Router } from '../scheduler/router.js';
+import { ForwardedStatistics } from './forwarded-statistics.js';
 import type { ServingTarget } from './serving-target.js';
 
 /** Fetches a model's configuration from a node of its pool. */
 export type PoolConfigSource = (model: string, version: string) => Promise<unknown>;
 
 export class PoolTarget implements ServingTarget {
+  readonly #forwarded = new ForwardedStatistics();
+
   constructor(
     private readonly pools: PoolSet,
     private readonly router: Router,
@@ -49,7 +55,34 @@ export class PoolTarget implements ServingTarget {
       .sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
   }
 
-  infer(call: InferCall): Promise<WireAnswer> {
-    return this.router.infer(call);
+  /** Every pool's figures (a model without a version: each of its pools); pools with no traffic yet count zero. */
+  statistics(model?: string, version?: string): ModelStatistics[] {
+    let pools: BackendPool[];
+    if (model === undefined) pools = this.pools.pools();
+    else if (version) pools = [this.pools.resolve(model, version)];
+    else {
+      this.pools.resolve(model);
+      pools = this.pools.versionsOf(model).map((v) => this.pools.get(model, v)!);
+    }
+    return pools.map((p) => this.#forwarded.statistics(p.model, p.version)).sort(byModelAndVersion);
+  }
+
+  /**
+   * Counted per pool, from here to the node's answer: an error answer forwarded from a node is a
+   * failure. One for a model or version with no pool counts nowhere.
+   */
+  async infer(call: InferCall): Promise<WireAnswer> {
+    const pool = this.pools.resolve(call.model, call.version);
+    const tally = this.#forwarded.of(pool.model, pool.version);
+    const startedAt = performance.now();
+    try {
+      const answer = await this.router.infer(call);
+      if (answer.status < 400) tally.succeeded(startedAt);
+      else tally.failed(startedAt);
+      return answer;
+    } catch (err) {
+      tally.failed(startedAt);
+      throw err;
+    }
   }
 }

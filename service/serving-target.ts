@@ -5,6 +5,7 @@
  */
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
+import type { ModelStatistics } from '../core/model-statistics.js';
 
 export interface ServingTarget {
   /** Metadata of the model (version), with every version served; NOT_FOUND names what is missing. */
@@ -17,6 +18,12 @@ export interface ServingTarget {
   config(model: string, version?: string): Promise<unknown>;
   /** Served versions and declared-but-unavailable ones, with their state. */
   index(): ModelIndexEntry[];
+  /**
+   * Statistics in the shape of Triton's extension, sorted by model and version: every served
+   * version without a model, every version of the model without a version; NOT_FOUND names what
+   * is missing. A node counts what it ran, a gateway what it forwarded.
+   */
+  statistics(model?: string, version?: string): ModelStatistics[];
   /**
    * Runs or forwards the call. Resolves with the answer in the call's wire form (a forwarded
    * error answer included); rejects with an InferError for a failure of its own.

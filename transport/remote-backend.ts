@@ -1,8 +1,9 @@
 /**
  * A backend across the network: any KServe v2 HTTP server (an infergate backend node, a Triton).
- * An inference is forwarded as it came: the client's body and its protocol headers go to the node
- * unchanged over an undici keep-alive pool, and the node's answer comes back unchanged, status,
- * headers and body. No tensor is decoded on the way. What is left of the request's deadline
+ * An inference is forwarded as it came: the client's body and its protocol headers (Content-Encoding
+ * and Accept-Encoding included: the node inflates and compresses) go to the node unchanged over an
+ * undici keep-alive pool, and the node's answer comes back unchanged, status, headers and body
+ * (compressed as the node sent it). No tensor is decoded on the way. What is left of the request's deadline
  * travels in the infergate-timeout-ms header, and an aborted call aborts the upstream request, so
  * the node drops it from its queue. Failures that mean "the node did not answer" become
  * TransportError, so the router sends the call elsewhere.
@@ -15,7 +16,7 @@ import type { Cancellation } from '../core/cancellation.js';
 import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
-  CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
+  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
 } from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
@@ -92,6 +93,7 @@ export class RemoteBackend {
     if (payload.contentType !== undefined) headers.push(CONTENT_TYPE, payload.contentType);
     if (payload.headerLength !== undefined) headers.push(INFERENCE_HEADER_CONTENT_LENGTH, payload.headerLength);
     if (payload.contentEncoding !== undefined) headers.push(CONTENT_ENCODING, payload.contentEncoding);
+    if (payload.acceptEncoding !== undefined) headers.push(ACCEPT_ENCODING, payload.acceptEncoding);
     return new Promise<WireAnswer>((resolve, reject) => {
       const handler = new ForwardHandler(this.url, version, cancellation, resolve, reject);
       this.#pool.dispatch({
@@ -178,12 +180,14 @@ function errorFromBody(status: number, body: Buffer, url: string): InferError {
 
 /**
  * undici's low-level handler (the callback form that undici runs without an adapter): collects the
- * answer's chunks and keeps the two protocol headers a client needs.
+ * answer's chunks and keeps the protocol headers a client needs (the body's Content-Encoding among
+ * them: a compressed answer passes as it came).
  */
 class ForwardHandler implements Dispatcher.DispatchHandler {
   #status = 0;
   #contentType = JSON_CONTENT_TYPE;
   #headerLength: string | undefined;
+  #contentEncoding: string | undefined;
   #chunks: Buffer[] = [];
   #settled = false;
 
@@ -208,6 +212,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       const name = rawHeaders[i].toString('latin1').toLowerCase();
       if (name === CONTENT_TYPE) this.#contentType = rawHeaders[i + 1].toString('latin1');
       else if (name === INFERENCE_HEADER_CONTENT_LENGTH) this.#headerLength = rawHeaders[i + 1].toString('latin1');
+      else if (name === CONTENT_ENCODING) this.#contentEncoding = rawHeaders[i + 1].toString('latin1');
     }
     return true;
   }
@@ -220,7 +225,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.#settle()) return;
     const body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
-    this.resolve({ status: this.#status, contentType: this.#contentType, headerLength: this.#headerLength, body, modelVersion: this.version });
+    this.resolve({
+      status: this.#status, contentType: this.#contentType, headerLength: this.#headerLength, contentEncoding: this.#contentEncoding,
+      body, modelVersion: this.version,
+    });
   }
 
   onError(err: Error): void {

@@ -1,6 +1,6 @@
 /**
- * Model metadata, readiness, configuration and the repository index over gRPC: the same calls on
- * the inference service as the HTTP door's, in the protocol's messages. Statistics and repository
+ * Model metadata, readiness, configuration, statistics and the repository index over gRPC: the
+ * same calls on the inference service as the HTTP door's, in the protocol's messages. Repository
  * load/unload are answered UNIMPLEMENTED until they come with their own issue.
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -29,9 +29,10 @@ export function modelHandlers(service: InferenceService): UntypedServiceImplemen
     RepositoryIndex: unary((request: { ready: boolean }) => ({
       models: service.modelIndex().filter((entry) => !request.ready || entry.state === 'READY'),
     })),
-    ModelStatistics: (_call: unknown, callback: (error: Error) => void) => {
-      callback(unimplemented('ModelStatistics is not served yet (it comes with the statistics extension); the Prometheus metrics on --metrics-port carry the same counts'));
-    },
+    // An empty name: every model (the version is then ignored, as Triton does).
+    ModelStatistics: unary((request: ModelRequest) => (request.name === ''
+      ? service.modelStatistics()
+      : service.modelStatistics(request.name, versionOf(request.version)))),
     RepositoryModelLoad: (_call: unknown, callback: (error: Error) => void) => {
       callback(unimplemented('RepositoryModelLoad is not served yet (it comes with the model repository load/unload extension): models load when the process starts'));
     },

@@ -1,6 +1,7 @@
 /**
- * POST .../infer: the request body as it came (JSON or the binary tensor extension) goes to the
- * inference service, and its answer goes back as it is. Two entries share one function:
+ * POST .../infer: the request body as it came (JSON or the binary tensor extension, compressed or
+ * not) goes to the inference service, and its answer goes back as it is (compressed by the node for
+ * the client's Accept-Encoding). Two entries share one function:
  * - `createInferRequestHandler`: on node:http, ahead of fastify, for every infer request that arrives on
  *   a socket: the hottest route skips the framework's per-request work;
  * - the fastify route, which serves the same answer to `app.inject()` (tests) and anything that
@@ -13,7 +14,7 @@ import { Cancellation } from '../../core/cancellation.js';
 import { InferError, asInferError, clientClosed } from '../../core/errors.js';
 import type { WireAnswer } from '../../core/infer-call.js';
 import {
-  CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, REQUEST_ID, TIMEOUT_MS,
+  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, REQUEST_ID, TIMEOUT_MS,
 } from '../../core/http-headers.js';
 import { httpErrorAnswer } from '../../core/kserve-http-codec.js';
 import type { InferenceService } from '../../service/inference-service.js';
@@ -28,7 +29,11 @@ interface InferTarget {
   version?: string;
 }
 
-/** Answers one infer request; never rejects (a failure becomes the protocol's error answer). */
+/**
+ * Answers one infer request; never rejects (a failure becomes the protocol's error answer). The
+ * body goes on with its codings (Content-Encoding) and the client's Accept-Encoding: the node that
+ * decodes it inflates it, within `maxBodyBytes`, and compresses its answer.
+ */
 function answerInfer(
   service: InferenceService,
   target: InferTarget,
@@ -36,6 +41,7 @@ function answerInfer(
   body: Buffer,
   requestId: string,
   cancellation: Cancellation,
+  maxBodyBytes: number,
 ): Promise<WireAnswer> {
   let answer: Promise<WireAnswer>;
   try {
@@ -51,6 +57,8 @@ function answerInfer(
         headerLength: single(headers[INFERENCE_HEADER_CONTENT_LENGTH]),
         contentType: headers[CONTENT_TYPE],
         contentEncoding: headers[CONTENT_ENCODING],
+        acceptEncoding: single(headers[ACCEPT_ENCODING]),
+        maxDecodedBytes: maxBodyBytes,
       },
     });
   } catch (err) {
@@ -75,6 +83,7 @@ function timeoutOf(value: string | string[] | undefined): number | undefined {
 function answerHeaders(answer: WireAnswer): Record<string, string | number> {
   const headers: Record<string, string | number> = { [CONTENT_TYPE]: answer.contentType, [CONTENT_LENGTH]: answer.body.byteLength };
   if (answer.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = answer.headerLength;
+  if (answer.contentEncoding !== undefined) headers[CONTENT_ENCODING] = answer.contentEncoding;
   return headers;
 }
 
@@ -135,7 +144,7 @@ export function createInferRequestHandler(
       res.once('close', () => {
         if (!res.writableFinished) cancellation.cancel(clientClosed());
       });
-      void answerInfer(service, target, req.headers, body, requestId, cancellation).then((answer) => {
+      void answerInfer(service, target, req.headers, body, requestId, cancellation, limits.maxBodyBytes).then((answer) => {
         if (res.destroyed) return;
         res.writeHead(answer.status, answerHeaders(answer));
         res.end(answer.body);
@@ -146,7 +155,7 @@ export function createInferRequestHandler(
 }
 
 /** The same route on fastify: for `app.inject()`, and behind any server without the node:http entry. */
-export const inferRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
+export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits): FastifyPluginAsync => async (app) => {
   for (const base of MODEL_PATHS) {
     app.post<{ Params: InferTarget }>(`${base}/infer`, async (request, reply) => {
       const cancellation = new Cancellation();
@@ -154,7 +163,7 @@ export const inferRoutes = (service: InferenceService): FastifyPluginAsync => as
         if (!reply.raw.writableFinished) cancellation.cancel(clientClosed());
       });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), cancellation);
+      const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), cancellation, limits.maxBodyBytes);
       return reply.status(answer.status).headers(answerHeaders(answer)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     });
   }

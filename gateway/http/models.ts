@@ -9,8 +9,17 @@ interface ModelParams {
 /** Both URL forms of a model route: `/v2/models/<m>` and `/v2/models/<m>/versions/<v>`. */
 export const MODEL_PATHS = ['/v2/models/:model', '/v2/models/:model/versions/:version'];
 
-/** Model metadata, readiness, configuration and the repository index. */
+/**
+ * Every model's statistics. A static segment wins over `:model` in fastify's router, so for a
+ * model named `stats` this path gives the statistics, not its metadata (which stays reachable as
+ * `/v2/models/stats/versions/<v>`); its other routes (`/v2/models/stats/ready`, …/stats, …) are
+ * its own.
+ */
+export const ALL_STATISTICS_PATH = '/v2/models/stats';
+
+/** Model metadata, readiness, configuration, statistics and the repository index. */
 export const modelRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
+  app.get(ALL_STATISTICS_PATH, async () => service.modelStatistics());
   for (const base of MODEL_PATHS) {
     app.get<{ Params: ModelParams }>(base, async (request) => {
       const { model, version } = request.params;
@@ -25,6 +34,10 @@ export const modelRoutes = (service: InferenceService): FastifyPluginAsync => as
     app.get<{ Params: ModelParams }>(`${base}/config`, async (request) => {
       const { model, version } = request.params;
       return service.modelConfig(model, version);
+    });
+    app.get<{ Params: ModelParams }>(`${base}/stats`, async (request) => {
+      const { model, version } = request.params;
+      return service.modelStatistics(model, version);
     });
   }
   app.post('/v2/repository/index', async () => service.modelIndex());

@@ -54,7 +54,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   installErrorHandling(app, options.metrics ? countFrameworkFailures(options.metrics) : undefined, options.logError);
   await app.register(healthRoutes(options.service));
   await app.register(modelRoutes(options.service));
-  await app.register(inferRoutes(options.service));
+  await app.register(inferRoutes(options.service, options.limits));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -133,8 +133,8 @@ describe('model RPCs', () => {
     expect(ready.models.every((m: { state: string }) => m.state === 'READY')).toBe(true);
   });
 
-  it('ModelStatistics, RepositoryModelLoad and RepositoryModelUnload answer UNIMPLEMENTED with a reason', async () => {
-    for (const [method, request] of [['ModelStatistics', { name: 'identity' }], ['RepositoryModelLoad', { model_name: 'identity' }], ['RepositoryModelUnload', { model_name: 'identity' }]] as const) {
+  it('RepositoryModelLoad and RepositoryModelUnload answer UNIMPLEMENTED with a reason (ModelStatistics: grpc-statistics.test.ts)', async () => {
+    for (const [method, request] of [['RepositoryModelLoad', { model_name: 'identity' }], ['RepositoryModelUnload', { model_name: 'identity' }]] as const) {
       const err = await failure(client.call(method, request));
       expect(err.code, method).toBe(status.UNIMPLEMENTED);
       expect(err.details, method).toMatch(/not served yet/);

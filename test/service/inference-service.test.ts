@@ -19,6 +19,7 @@ function serviceOver(infer: (call: InferCall) => Promise<WireAnswer>, requestTim
     ready: () => true,
     config: async () => ({}),
     index: () => [],
+    statistics: () => [],
     infer,
   };
   const errors: string[] = [];
