@@ -8,8 +8,8 @@
  *   by the primary and their reports sent to every worker the same way.
  * - metrics: the metrics port is the primary's and sums the workers' registries (prom-client's
  *   AggregatorRegistry; per-node gauges declare how they combine).
- * - the operator view (GET /infergate/pools): the worker asked collects every worker's pools
- *   through the primary, merged (mergePoolViews).
+ * - whole-gateway views (GET /infergate/pools, statistics): the worker asked collects every
+ *   worker's part through the primary and merges them (mergePoolViews, mergeModelStatistics).
  * - a worker that dies is started again; it learns the nodes from the next heartbeats.
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -17,6 +17,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { LoadReport } from '../core/load-report.js';
 import type { PoolView } from '../scheduler/pool.js';
 import { mergePoolViews } from '../scheduler/pool-view-merge.js';
+import { mergeModelStatistics, type ModelStatistics } from '../core/model-statistics.js';
 import { startMetricsServer } from '../gateway/metrics-server.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
@@ -30,11 +31,15 @@ export type MembershipMessage =
   | { infergate: 'heartbeat'; report: LoadReport; staticWeight?: number }
   | { infergate: 'leave'; nodeId: string; sentAtMs: number }
   | { infergate: 'listening'; port: number; grpcPort?: number }
-  // The operator view of the whole gateway: a worker asks, the primary collects every worker's part.
-  | { infergate: 'pools-request'; requestId: number }
-  | { infergate: 'pools-collect'; requestId: number }
-  | { infergate: 'pools-part'; requestId: number; pools: PoolView[] }
-  | { infergate: 'pools-reply'; requestId: number; pools: PoolView[] };
+  // A view of the whole gateway (operator view, statistics): a worker asks, the primary collects
+  // every worker's part and hands the parts back; the asking worker merges them.
+  | { infergate: 'collect-request'; requestId: number; what: CollectedView }
+  | { infergate: 'collect'; requestId: number; what: CollectedView }
+  | { infergate: 'collect-part'; requestId: number; part: unknown }
+  | { infergate: 'collect-reply'; requestId: number; parts: unknown[] };
+
+/** What a worker can be asked for its part of. */
+export type CollectedView = 'pools' | 'statistics';
 
 export function isMembershipMessage(value: unknown): value is MembershipMessage {
   return typeof value === 'object' && value !== null && typeof (value as { infergate?: unknown }).infergate === 'string';
@@ -42,7 +47,7 @@ export function isMembershipMessage(value: unknown): value is MembershipMessage 
 
 /** Restarting a worker that keeps dying waits at least this long. */
 const WORKER_RESTART_DELAY_MS = 500;
-/** A worker that has not sent its part of the operator view by then is left out of it. */
+/** A worker that has not sent its part of a whole-gateway view by then is left out of it. */
 const POOLS_COLLECT_TIMEOUT_MS = 1_000;
 
 export async function startGatewayPrimary(values: ParsedOptions, workers: number, log: Logger): Promise<RunningGateway> {
@@ -56,20 +61,20 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   const broadcast = (message: MembershipMessage, except?: Worker) => {
     for (const w of alive) if (w !== except && w.isConnected()) w.send(message);
   };
-  const collecting = new Map<number, { asker: Worker; askerRequestId: number; parts: PoolView[][]; waiting: number; timer: NodeJS.Timeout }>();
+  const collecting = new Map<number, { asker: Worker; askerRequestId: number; parts: unknown[]; waiting: number; timer: NodeJS.Timeout }>();
   let nextCollect = 0;
   const finishCollect = (id: number) => {
     const c = collecting.get(id);
     if (!c) return;
     collecting.delete(id);
     clearTimeout(c.timer);
-    if (c.asker.isConnected()) c.asker.send({ infergate: 'pools-reply', requestId: c.askerRequestId, pools: mergePoolViews(c.parts) } satisfies MembershipMessage);
+    if (c.asker.isConnected()) c.asker.send({ infergate: 'collect-reply', requestId: c.askerRequestId, parts: c.parts } satisfies MembershipMessage);
   };
-  const collectPools = (asker: Worker, askerRequestId: number) => {
+  const collect = (asker: Worker, askerRequestId: number, what: CollectedView) => {
     const id = nextCollect++;
     const targets = [...alive].filter((w) => w.isConnected());
     collecting.set(id, { asker, askerRequestId, parts: [], waiting: targets.length, timer: setTimeout(() => finishCollect(id), POOLS_COLLECT_TIMEOUT_MS) });
-    for (const w of targets) w.send({ infergate: 'pools-collect', requestId: id } satisfies MembershipMessage);
+    for (const w of targets) w.send({ infergate: 'collect', requestId: id, what } satisfies MembershipMessage);
   };
   const fork = () => {
     const worker = cluster.fork();
@@ -81,13 +86,13 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
           listening.add(worker.id);
           if (listening.size === workers) announce({ port: message.port, grpcPort: message.grpcPort });
           return;
-        case 'pools-request':
-          collectPools(worker, message.requestId);
+        case 'collect-request':
+          collect(worker, message.requestId, message.what);
           return;
-        case 'pools-part': {
+        case 'collect-part': {
           const c = collecting.get(message.requestId);
           if (!c) return;
-          c.parts.push(message.pools);
+          c.parts.push(message.part);
           if (--c.waiting === 0) finishCollect(message.requestId);
           return;
         }
@@ -142,21 +147,28 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   };
 }
 
+/** What a worker answers for its part of a whole-gateway view. */
+export interface LocalViews {
+  pools(): PoolView[];
+  statistics(): ModelStatistics[];
+}
+
 /**
  * In a worker: hands what this worker received to the primary, applies what others received, and
- * answers for its part of the operator view.
+ * answers for its part of the whole-gateway views (operator view, statistics).
  */
 export class WorkerMembershipRelay {
-  readonly #waiting = new Map<number, (pools: PoolView[]) => void>();
+  readonly #waiting = new Map<number, (parts: unknown[]) => void>();
   #nextRequest = 0;
 
-  constructor(private readonly apply: (message: MembershipMessage) => void, private readonly localView: () => PoolView[]) {
+  constructor(private readonly apply: (message: MembershipMessage) => void, private readonly local: LocalViews) {
     process.on('message', (message: unknown) => {
       if (!isMembershipMessage(message)) return;
-      if (message.infergate === 'pools-collect') {
-        this.publish({ infergate: 'pools-part', requestId: message.requestId, pools: this.localView() });
-      } else if (message.infergate === 'pools-reply') {
-        this.#waiting.get(message.requestId)?.(message.pools);
+      if (message.infergate === 'collect') {
+        const part = message.what === 'pools' ? this.local.pools() : this.local.statistics();
+        this.publish({ infergate: 'collect-part', requestId: message.requestId, part });
+      } else if (message.infergate === 'collect-reply') {
+        this.#waiting.get(message.requestId)?.(message.parts);
         this.#waiting.delete(message.requestId);
       } else {
         this.apply(message);
@@ -171,18 +183,27 @@ export class WorkerMembershipRelay {
   }
 
   /** The operator view over every worker (this one's alone if the primary does not answer). */
-  gatewayView(): Promise<PoolView[]> {
+  async gatewayView(): Promise<PoolView[]> {
+    return mergePoolViews((await this.#collect('pools')) as PoolView[][]);
+  }
+
+  /** Every worker's statistics, added up (this one's alone if the primary does not answer). */
+  async gatewayStatistics(): Promise<ModelStatistics[]> {
+    return mergeModelStatistics((await this.#collect('statistics')) as ModelStatistics[][]);
+  }
+
+  #collect(what: CollectedView): Promise<unknown[]> {
     return new Promise((resolve) => {
       const requestId = this.#nextRequest++;
       const timer = setTimeout(() => {
         this.#waiting.delete(requestId);
-        resolve(this.localView());
+        resolve([what === 'pools' ? this.local.pools() : this.local.statistics()]);
       }, 2 * POOLS_COLLECT_TIMEOUT_MS);
-      this.#waiting.set(requestId, (pools) => {
+      this.#waiting.set(requestId, (parts) => {
         clearTimeout(timer);
-        resolve(pools);
+        resolve(parts);
       });
-      this.publish({ infergate: 'pools-request', requestId });
+      this.publish({ infergate: 'collect-request', requestId, what });
     });
   }
 }

@@ -97,15 +97,21 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
     return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
   });
+  const relay = asWorker
+    ? new WorkerMembershipRelay((message) => applyMembership(membership, message), {
+      pools: () => pools.view(Date.now()),
+      statistics: () => target.statistics(),
+    })
+    : undefined;
   const service = new InferenceService({
     target,
     version: packageVersion(),
     requestTimeoutMs: limits.requestTimeoutMs,
     started: () => true,
     metrics,
+    gatherStatistics: relay ? () => relay.gatewayStatistics() : undefined,
     logError: (m) => log.error(m),
   });
-  const relay = asWorker ? new WorkerMembershipRelay((message) => applyMembership(membership, message), () => pools.view(Date.now())) : undefined;
   const intake = relay ? {
     heartbeat: async (report: LoadReport) => {
       relay.publish({ infergate: 'heartbeat', report });

@@ -156,3 +156,36 @@ export function toModelStatistics(name: string, version: string, requests: Reque
 export function byModelAndVersion(a: { name: string; version: string }, b: { name: string; version: string }): number {
   return a.name.localeCompare(b.name) || Number(a.version) - Number(b.version) || a.version.localeCompare(b.version);
 }
+
+/**
+ * One set of figures from several gateway workers' (each counts the traffic it routed): counts and
+ * nanoseconds add up per (model, version) and per batch size, the last inference is the latest.
+ */
+export function mergeModelStatistics(parts: readonly ModelStatistics[][]): ModelStatistics[] {
+  const merged = new Map<string, ModelStatistics>();
+  const add = (into: StatisticDuration, from: StatisticDuration) => {
+    into.count += from.count;
+    into.ns += from.ns;
+  };
+  for (const part of parts) {
+    for (const s of part) {
+      const key = `${s.name}\0${s.version}`;
+      const m = merged.get(key);
+      if (!m) {
+        merged.set(key, structuredClone(s));
+        continue;
+      }
+      m.last_inference = Math.max(m.last_inference, s.last_inference);
+      m.inference_count += s.inference_count;
+      m.execution_count += s.execution_count;
+      for (const k of Object.keys(m.inference_stats) as Array<keyof InferStatistics>) add(m.inference_stats[k], s.inference_stats[k]);
+      for (const b of s.batch_stats) {
+        const mb = m.batch_stats.find((x) => x.batch_size === b.batch_size);
+        if (!mb) m.batch_stats.push(structuredClone(b));
+        else for (const k of ['compute_input', 'compute_infer', 'compute_output'] as const) add(mb[k], b[k]);
+      }
+      m.batch_stats.sort((a, b) => a.batch_size - b.batch_size);
+    }
+  }
+  return [...merged.values()].sort(byModelAndVersion);
+}

@@ -10,7 +10,7 @@ import type { Cancellation } from '../core/cancellation.js';
 import { InferError, asInferError, deadlineExceeded } from '../core/errors.js';
 import type { InferCall, WireAnswer, WirePayload } from '../core/infer-call.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
-import type { ModelStatisticsResponse } from '../core/model-statistics.js';
+import type { ModelStatistics, ModelStatisticsResponse } from '../core/model-statistics.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { Metrics } from './metrics.js';
 import type { ServingTarget } from './serving-target.js';
@@ -44,6 +44,8 @@ export interface InferenceServiceOptions {
   /** Whether the process finished starting (models loaded, or membership accepting nodes). */
   started: () => boolean;
   metrics?: Metrics;
+  /** Every gateway worker's statistics added up, when this process is one of several workers. */
+  gatherStatistics?: () => Promise<ModelStatistics[]>;
   /** Where failures of the server itself (INTERNAL) are reported; client errors are not logged. */
   logError?: (message: string) => void;
 }
@@ -91,8 +93,17 @@ export class InferenceService {
   }
 
   /** Without a model: every model and version; the same answer for both doors. */
-  modelStatistics(model?: string, version?: string): ModelStatisticsResponse {
-    return { model_stats: this.#target.statistics(model, version) };
+  /**
+   * Statistics of the model (version), or of every model. With gateway workers
+   * (`gatherStatistics`), every worker's figures added up; this target answers which (model,
+   * version) pairs are asked for, and NOT_FOUND.
+   */
+  async modelStatistics(model?: string, version?: string): Promise<ModelStatisticsResponse> {
+    const local = this.#target.statistics(model, version);
+    if (!this.options.gatherStatistics) return { model_stats: local };
+    const wanted = new Set(local.map((s) => `${s.name}\0${s.version}`));
+    const all = await this.options.gatherStatistics();
+    return { model_stats: all.filter((s) => wanted.has(`${s.name}\0${s.version}`)) };
   }
 
   /**

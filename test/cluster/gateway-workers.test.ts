@@ -1,7 +1,8 @@
 /**
  * `infergate gateway --workers 2`, real processes: two worker processes share the HTTP port; both
  * serve requests, both see a node join and leave (a heartbeat or leave message reaches one worker,
- * the primary relays it), the operator view adds both up, and the metrics port sums both.
+ * the primary relays it), the operator view and the statistics add both up, and the metrics port
+ * sums both.
  */
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +59,11 @@ describe('gateway --workers 2 (real processes)', () => {
     expect(requestsOf(merged.pools, 'w1')).toBe(40);
     const metrics = (await fresh(`${gateway.metricsUrl}/metrics`)).text;
     expect(counterTotal(metrics, 'infergate_request_success_total')).toBe(40);
+    // Statistics add up over both workers too, whichever worker answers.
+    for (let i = 0; i < 4; i++) {
+      const stats = JSON.parse((await fresh(`${gateway.url}/v2/models/sim_echo/stats`)).text) as { model_stats: { inference_stats: { success: { count: number } } }[] };
+      expect(stats.model_stats[0].inference_stats.success.count).toBe(40);
+    }
 
     // The node leaves (SIGTERM: drain, then a leave message to one worker): both drop it.
     node.signal('SIGTERM');

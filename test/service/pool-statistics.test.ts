@@ -10,6 +10,7 @@ import { Cancellation } from '../../core/cancellation.js';
 import { InferError, TransportError } from '../../core/errors.js';
 import type { InferCall, WireAnswer } from '../../core/infer-call.js';
 import type { ModelMetadata } from '../../core/model-metadata.js';
+import { mergeModelStatistics } from '../../core/model-statistics.js';
 import type { Backend } from '../../scheduler/backend.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import { DEFAULT_POOL_OPTIONS } from '../../scheduler/pool.js';
@@ -81,5 +82,24 @@ describe('PoolTarget statistics (a gateway)', () => {
     expect(target.statistics('m', '2').map((s) => s.version)).toEqual(['2']);
     expect(() => target.statistics('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
     expect(() => target.statistics('m', '9')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+});
+
+describe('mergeModelStatistics (gateway workers)', () => {
+  it('adds counts and nanoseconds per version and batch size, keeps the latest inference', () => {
+    const d = (count: number, ns: number) => ({ count, ns });
+    const zero = d(0, 0);
+    const stats = (version: string, success: number, last: number, batches: Array<[number, number]>) => ({
+      name: 'm', version, last_inference: last, inference_count: success, execution_count: batches.length,
+      inference_stats: { success: d(success, success * 10), fail: d(1, 5), queue: zero, compute_input: zero, compute_infer: d(success, 7), compute_output: zero, cache_hit: zero, cache_miss: zero },
+      batch_stats: batches.map(([size, n]) => ({ batch_size: size, compute_input: zero, compute_infer: d(n, n * 3), compute_output: zero })),
+    });
+    const merged = mergeModelStatistics([[stats('1', 4, 100, [[1, 4]])], [stats('1', 6, 300, [[1, 2], [4, 1]]), stats('2', 1, 50, [])]]);
+    expect(merged.map((m) => m.version)).toEqual(['1', '2']);
+    expect(merged[0]).toMatchObject({
+      last_inference: 300, inference_count: 10, execution_count: 3,
+      inference_stats: { success: d(10, 100), fail: d(2, 10), compute_infer: d(10, 14) },
+      batch_stats: [{ batch_size: 1, compute_infer: d(6, 18) }, { batch_size: 4, compute_infer: d(1, 3) }],
+    });
   });
 });
