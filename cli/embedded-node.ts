@@ -4,6 +4,7 @@
  * choose). `infergate serve` is exactly this; `infergate backend` is this plus heartbeats.
  */
 import type { Card } from '../adapters/card.js';
+import { DEFAULT_MODEL_CONTROL_MODE, modelsToLoadAtStart, type ModelControlMode } from '../core/model-control.js';
 import { loadModelRepository } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import { ModelHost } from '../node/model-host.js';
@@ -12,6 +13,7 @@ import { InferenceService } from '../service/inference-service.js';
 import type { FrontDoorLimits } from '../service/limits.js';
 import { Metrics } from '../service/metrics.js';
 import { NodeTarget } from '../service/node-target.js';
+import { NodeRepositoryControl } from '../service/repository-control.js';
 
 export interface EmbeddedNodeOptions {
   nodeId: string;
@@ -25,6 +27,10 @@ export interface EmbeddedNodeOptions {
   log?: (message: string) => void;
   logError?: (message: string) => void;
   metrics?: Metrics;
+  /** `none` (default): every declared model loads at start, load/unload refused. `explicit`: see loadModels. */
+  modelControlMode?: ModelControlMode;
+  /** In explicit mode, the models loaded at start (`*`: all); the others wait for a load request. */
+  loadModels?: string[];
 }
 
 export interface EmbeddedNode {
@@ -39,7 +45,10 @@ export interface EmbeddedNode {
 export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<EmbeddedNode> {
   const metrics = options.metrics ?? new Metrics();
   const host = new ModelHost({ cards: options.cards, engines: options.engines, observe: metrics.observeExecution, log: options.log });
-  const repository = loadModelRepository(options.modelsDir, { knownEngines: options.engines.names() });
+  const knownEngines = options.engines.names();
+  const repository = loadModelRepository(options.modelsDir, { knownEngines });
+  const mode = options.modelControlMode ?? DEFAULT_MODEL_CONTROL_MODE;
+  const atStart = modelsToLoadAtStart(mode, repository.models, options.loadModels ?? [], options.modelsDir);
   host.addDeclarationErrors(repository.errors);
   let started = false;
   const target = new NodeTarget(host, { maxTensorElements: options.limits.maxTensorElements });
@@ -50,8 +59,11 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
     started: () => started,
     metrics,
     logError: options.logError,
+    repository: new NodeRepositoryControl(host, { mode, modelsDir: options.modelsDir, knownEngines }),
   });
-  await host.loadAll(repository.models);
+  await host.loadAll(atStart);
+  // Declared but left for a load request (explicit mode): the index lists them as unloaded.
+  host.addUnloaded(repository.models.filter((m) => !atStart.includes(m)));
   started = true;
   const capacity = options.cards.reduce((sum, c) => sum + c.coefficient, 0);
   return {

@@ -10,6 +10,7 @@ import { loadCardTable } from '../adapters/card-table.js';
 import { detectCards, summarizeCards } from '../adapters/detect.js';
 import { ConfigError, invalidArg } from '../core/errors.js';
 import { isGrpcUrl } from '../core/load-report.js';
+import { parseModelControlMode } from '../core/model-control.js';
 import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
@@ -43,6 +44,8 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   // Flags are checked before any model loads, so a mistake costs no startup time.
   const grpcPort = grpcPortFrom(values);
   const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
+  const modelControlMode = parseModelControlMode(String(values['model-control-mode']));
+  const loadModels = (values['load-model'] as string[] | undefined) ?? [];
   const advertisedGrpc = values['advertise-grpc-url'] as string | undefined;
   if (advertisedGrpc !== undefined && !isGrpcUrl(advertisedGrpc)) throw new ConfigError(`--advertise-grpc-url expects grpc://host:port or host:port, got '${advertisedGrpc}'`);
   const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
@@ -65,6 +68,8 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     limits,
     log: (m) => log.warn(m),
     logError: (m) => log.error(m),
+    modelControlMode,
+    loadModels,
   });
   let reporter: LoadReporter | undefined;
   const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation)];

@@ -21,6 +21,8 @@ export interface HostedModel {
   executors: Map<string, ModelExecutor>;
   /** Where a request without a version goes: the highest version. */
   latest: ModelExecutor;
+  /** The engines' loaded models behind the executors' instances, unloaded after them. */
+  loaded: LoadedModel[];
 }
 
 export interface ModelHostOptions {
@@ -30,11 +32,20 @@ export interface ModelHostOptions {
   log?: (message: string) => void;
 }
 
+/** Why a load did not take: the model keeps what it served before (or stays unavailable). */
+export class ModelLoadFailed extends Error {}
+
+export const UNLOADED_REASON = 'unloaded';
+
 export class ModelHost {
   readonly meter = new LoadMeter();
   readonly #models = new Map<string, HostedModel>();
-  readonly #index: ModelIndexEntry[] = [];
-  readonly #loaded: LoadedModel[] = [];
+  /** Index entries of the models not served now (rejected, failed, unloaded), by model name. */
+  readonly #unavailable = new Map<string, ModelIndexEntry[]>();
+  /** Loads and unloads of one model run one after the other. */
+  readonly #changing = new Map<string, Promise<unknown>>();
+  /** Executors of unloaded or replaced versions still finishing their requests. */
+  readonly #draining = new Set<Promise<void>>();
   readonly #log: (message: string) => void;
 
   constructor(private readonly options: ModelHostOptions) {
@@ -50,65 +61,160 @@ export class ModelHost {
     }
     // One index entry per rejected model, however many problems its file has.
     for (const [file, reasons] of byFile) {
-      this.#index.push({ name: modelNameFromFile(file), version: '', state: 'UNAVAILABLE', reason: reasons.join('; ') });
+      const name = modelNameFromFile(file);
+      this.#unavailable.set(name, [{ name, version: '', state: 'UNAVAILABLE', reason: reasons.join('; ') }]);
     }
   }
 
+  /** Lists declared models left for a load request (explicit model control) as unloaded in the index. */
+  addUnloaded(models: DeclaredModel[]): void {
+    for (const model of models) this.#markUnavailable(model.declaration.name, model.versions.map((v) => v.version), UNLOADED_REASON);
+  }
+
+  /** Loads each model; one that fails is reported as unavailable while the others serve. */
   async loadAll(models: DeclaredModel[]): Promise<void> {
     for (const model of models) {
       try {
         await this.load(model);
       } catch (err) {
-        if (err instanceof NoFittingCard) {
-          // Normal in a mixed fleet: a CPU-only model is simply not for a node of NPUs.
-          this.#log(`model '${model.declaration.name}' not served on this node: ${err.message}`);
-          continue;
-        }
-        const reason = `failed to load: ${(err as Error).message}`;
-        this.#log(`model '${model.declaration.name}' ${reason}`);
-        for (const v of model.versions) this.#index.push({ name: model.declaration.name, version: v.version, state: 'UNAVAILABLE', reason });
+        if (!(err instanceof ModelLoadFailed)) throw err;
       }
     }
   }
 
-  async load(model: DeclaredModel): Promise<void> {
+  /**
+   * Loads the model, or reloads it: the new versions are built first and swapped in, and only then
+   * are the old executors closed (their queued and running requests finish). A failure throws
+   * ModelLoadFailed and leaves what was served before serving.
+   */
+  load(model: DeclaredModel): Promise<void> {
+    const name = model.declaration.name;
+    return this.#oneAtATime(name, async () => {
+      let hosted: HostedModel;
+      try {
+        hosted = await this.#build(model);
+      } catch (err) {
+        throw this.#loadFailed(name, model.versions.map((v) => v.version), err as Error);
+      }
+      const previous = this.#models.get(name);
+      this.#models.set(name, hosted);
+      this.#unavailable.delete(name);
+      if (previous) this.#drainInBackground(previous);
+    });
+  }
+
+  /** A load that failed before reaching the host (its declaration was rejected): recorded like one that did. */
+  recordLoadFailure(name: string, reason: string): ModelLoadFailed {
+    return this.#loadFailed(name, [''], new Error(reason));
+  }
+
+  /**
+   * Stops routing to the model at once (new requests: NOT_FOUND) and lets its queued and running
+   * requests finish in the background, then unloads its instances. False when it was not loaded.
+   */
+  unload(name: string): Promise<boolean> {
+    return this.#oneAtATime(name, async () => {
+      const hosted = this.#models.get(name);
+      if (!hosted) return false;
+      this.#models.delete(name);
+      this.#markUnavailable(name, [...hosted.executors.keys()], UNLOADED_REASON);
+      const inFlight = [...hosted.executors.values()].reduce((n, e) => n + e.inFlight, 0);
+      this.#log(`model '${name}' unloaded; ${inFlight} request(s) in flight finish first`);
+      this.#drainInBackground(hosted);
+      return true;
+    });
+  }
+
+  /** Whether the model is served now. */
+  isLoaded(name: string): boolean {
+    return this.#models.has(name);
+  }
+
+  async #build(model: DeclaredModel): Promise<HostedModel> {
     const { declaration } = model;
     const executors = new Map<string, ModelExecutor>();
-    for (const source of model.versions) {
-      const instances = await this.#createInstances(model, source.version, source.modelPath);
-      executors.set(source.version, new ModelExecutor(
-        model.metadata, source.version, instances,
-        { maxQueueSize: declaration.max_queue_size, maxBatchSize: declaration.max_batch_size },
-        this.meter, this.options.observe,
-      ));
-      this.#index.push({ name: declaration.name, version: source.version, state: 'READY', reason: '' });
+    const loaded: LoadedModel[] = [];
+    try {
+      for (const source of model.versions) {
+        const instances = await this.#createInstances(model, source.version, source.modelPath, loaded);
+        executors.set(source.version, new ModelExecutor(
+          model.metadata, source.version, instances,
+          { maxQueueSize: declaration.max_queue_size, maxBatchSize: declaration.max_batch_size },
+          this.meter, this.options.observe,
+        ));
+      }
+    } catch (err) {
+      // Half-built: release what was created before the failure.
+      await closeQuietly([...executors.values()], loaded);
+      throw err;
     }
     const versions = [...executors.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
     const sorted = new Map(versions.map((v) => [v, executors.get(v)!]));
-    this.#models.set(declaration.name, { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])! });
+    return { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])!, loaded };
   }
 
-  async #createInstances(model: DeclaredModel, version: string, modelPath: string | undefined): Promise<ModelInstance[]> {
+  #loadFailed(name: string, versions: string[], err: Error): ModelLoadFailed {
+    if (err instanceof NoFittingCard) {
+      // Normal in a mixed fleet: a CPU-only model is simply not for a node of NPUs.
+      this.#log(`model '${name}' not served on this node: ${err.message}`);
+      return new ModelLoadFailed(`model '${name}' is not served on this node: ${err.message}`);
+    }
+    const reason = `failed to load: ${err.message}`;
+    const kept = this.#models.has(name);
+    this.#log(`model '${name}' ${reason}${kept ? ' (the loaded version keeps serving)' : ''}`);
+    if (!kept) this.#markUnavailable(name, versions, reason);
+    return new ModelLoadFailed(`model '${name}' ${reason}${kept ? '; the version loaded before keeps serving' : ''}`);
+  }
+
+  #markUnavailable(name: string, versions: string[], reason: string): void {
+    this.#unavailable.set(name, versions.map((version) => ({ name, version, state: 'UNAVAILABLE', reason })));
+  }
+
+  #drainInBackground(hosted: HostedModel): void {
+    const drained = closeHosted(hosted).catch((err: Error) => this.#log(`model '${hosted.metadata.name}' failed to unload: ${err.message}`));
+    this.#draining.add(drained);
+    void drained.finally(() => this.#draining.delete(drained));
+  }
+
+  /** Runs the change after the model's previous one has settled, whatever its outcome. */
+  #oneAtATime<T>(name: string, change: () => Promise<T>): Promise<T> {
+    const previous = this.#changing.get(name) ?? Promise.resolve();
+    const next = previous.then(change, change);
+    const settled = next.catch(() => {});
+    this.#changing.set(name, settled);
+    void settled.then(() => {
+      if (this.#changing.get(name) === settled) this.#changing.delete(name);
+    });
+    return next;
+  }
+
+  async #createInstances(model: DeclaredModel, version: string, modelPath: string | undefined, loadedModels: LoadedModel[]): Promise<ModelInstance[]> {
     const { declaration } = model;
     const loadedByEngine = new Map<string, LoadedModel>();
     const instances: ModelInstance[] = [];
     const skipped: string[] = [];
     const available = this.options.engines.names().map((name) => this.options.engines.get(name)!);
-    for (const group of declaration.instances) {
-      for (const card of this.options.cards.filter((c) => group.kind === 'auto' || c.kind === group.kind)) {
-        const choice = chooseEngine(card, declaration.engine, available);
-        if ('skip' in choice) {
-          skipped.push(choice.skip);
-          continue;
+    try {
+      for (const group of declaration.instances) {
+        for (const card of this.options.cards.filter((c) => group.kind === 'auto' || c.kind === group.kind)) {
+          const choice = chooseEngine(card, declaration.engine, available);
+          if ('skip' in choice) {
+            skipped.push(choice.skip);
+            continue;
+          }
+          let loaded = loadedByEngine.get(choice.engine);
+          if (!loaded) {
+            loaded = await this.options.engines.get(choice.engine)!.loadModel({ declaration, version, modelPath, metadata: model.metadata });
+            loadedByEngine.set(choice.engine, loaded);
+            loadedModels.push(loaded);
+          }
+          for (let i = 0; i < group.count; i++) instances.push(await loaded.createInstance(card, i));
         }
-        let loaded = loadedByEngine.get(choice.engine);
-        if (!loaded) {
-          loaded = await this.options.engines.get(choice.engine)!.loadModel({ declaration, version, modelPath, metadata: model.metadata });
-          loadedByEngine.set(choice.engine, loaded);
-          this.#loaded.push(loaded);
-        }
-        for (let i = 0; i < group.count; i++) instances.push(await loaded.createInstance(card, i));
       }
+    } catch (err) {
+      // The instances made so far belong to no executor yet: release them here.
+      await Promise.allSettled(instances.map((i) => i.unload()));
+      throw err;
     }
     if (instances.length === 0) {
       const cards = this.options.cards.map((c) => `${c.id} (${c.kind})`).join(', ') || 'none';
@@ -121,8 +227,11 @@ export class ModelHost {
     return [...this.#models.values()];
   }
 
+  /** Every served version READY, and the models not served now with the reason. */
   index(): ModelIndexEntry[] {
-    return [...this.#index];
+    const served = [...this.#models.values()].flatMap((m) => [...m.executors.keys()].map(
+      (version): ModelIndexEntry => ({ name: m.metadata.name, version, state: 'READY', reason: '' })));
+    return [...served, ...[...this.#unavailable.values()].flat()];
   }
 
   executor(name: string, version: string): ModelExecutor {
@@ -157,12 +266,23 @@ export class ModelHost {
     return total;
   }
 
-  /** Finishes queued work, then unloads every instance and model. */
+  /** Finishes queued work (of unloaded versions still draining too), then unloads every instance and model. */
   async close(): Promise<void> {
-    const executors = [...this.#models.values()].flatMap((m) => [...m.executors.values()]);
-    await Promise.all(executors.map((e) => e.close()));
-    await Promise.all(this.#loaded.map((m) => m.unload()));
+    const hosted = [...this.#models.values()];
+    this.#models.clear();
+    await Promise.all([...hosted.map(closeHosted), ...this.#draining]);
   }
+}
+
+/** Drains the model's executors, then unloads its instances and engine models. */
+async function closeHosted(hosted: HostedModel): Promise<void> {
+  await Promise.all([...hosted.executors.values()].map((e) => e.close()));
+  await Promise.all(hosted.loaded.map((m) => m.unload()));
+}
+
+async function closeQuietly(executors: ModelExecutor[], loaded: LoadedModel[]): Promise<void> {
+  await Promise.allSettled(executors.map((e) => e.close()));
+  await Promise.allSettled(loaded.map((m) => m.unload()));
 }
 
 class NoFittingCard extends Error {}

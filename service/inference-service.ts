@@ -13,6 +13,7 @@ import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import type { ModelStatistics, ModelStatisticsResponse } from '../core/model-statistics.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { Metrics } from './metrics.js';
+import { GATEWAY_REPOSITORY_CONTROL, type RepositoryControl, type RepositoryParameters } from './repository-control.js';
 import type { ServingTarget } from './serving-target.js';
 
 export const SERVER_NAME = 'infergate';
@@ -48,6 +49,8 @@ export interface InferenceServiceOptions {
   gatherStatistics?: () => Promise<ModelStatistics[]>;
   /** Where failures of the server itself (INTERNAL) are reported; client errors are not logged. */
   logError?: (message: string) => void;
+  /** Model load and unload (a node's); without it, both are refused as on a gateway. */
+  repository?: RepositoryControl;
 }
 
 export class InferenceService {
@@ -90,6 +93,15 @@ export class InferenceService {
 
   modelIndex(): ModelIndexEntry[] {
     return this.#target.index();
+  }
+
+  /** The repository extension's load: the same answer for both doors. */
+  loadModel(model: string, parameters?: RepositoryParameters): Promise<void> {
+    return (this.options.repository ?? GATEWAY_REPOSITORY_CONTROL).load(model, parameters);
+  }
+
+  unloadModel(model: string, parameters?: RepositoryParameters): Promise<void> {
+    return (this.options.repository ?? GATEWAY_REPOSITORY_CONTROL).unload(model, parameters);
   }
 
   /** Without a model: every model and version; the same answer for both doors. */

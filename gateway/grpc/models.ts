@@ -1,17 +1,22 @@
 /**
- * Model metadata, readiness, configuration, statistics and the repository index over gRPC: the
- * same calls on the inference service as the HTTP door's, in the protocol's messages. Repository
- * load/unload are answered UNIMPLEMENTED until they come with their own issue.
+ * Model metadata, readiness, configuration, statistics, the repository index and model
+ * load/unload over gRPC: the same calls on the inference service as the HTTP door's, in the
+ * protocol's messages.
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceService } from '../../service/inference-service.js';
-import { unimplemented } from './status.js';
 import { unary } from './unary.js';
 
 interface ModelRequest {
   name: string;
   /** Empty: the version the model's policy serves by default. */
   version: string;
+}
+
+interface RepositoryModelRequest {
+  repository_name: string;
+  model_name: string;
+  parameters?: Record<string, unknown>;
 }
 
 const versionOf = (version: string) => (version === '' ? undefined : version);
@@ -33,12 +38,15 @@ export function modelHandlers(service: InferenceService): UntypedServiceImplemen
     ModelStatistics: unary((request: ModelRequest) => (request.name === ''
       ? service.modelStatistics()
       : service.modelStatistics(request.name, versionOf(request.version)))),
-    RepositoryModelLoad: (_call: unknown, callback: (error: Error) => void) => {
-      callback(unimplemented('RepositoryModelLoad is not served yet (it comes with the model repository load/unload extension): models load when the process starts'));
-    },
-    RepositoryModelUnload: (_call: unknown, callback: (error: Error) => void) => {
-      callback(unimplemented('RepositoryModelUnload is not served yet (it comes with the model repository load/unload extension)'));
-    },
+    // repository_name is ignored (one repository per node), as are the parameters.
+    RepositoryModelLoad: unary(async (request: RepositoryModelRequest) => {
+      await service.loadModel(request.model_name, request.parameters);
+      return {};
+    }),
+    RepositoryModelUnload: unary(async (request: RepositoryModelRequest) => {
+      await service.unloadModel(request.model_name, request.parameters);
+      return {};
+    }),
   };
 }
 

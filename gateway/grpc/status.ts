@@ -3,7 +3,7 @@
  * message as the status details, and the status in the HTTP table as a trailer, so a gateway in
  * front tells the node's own error answers from failures to reach it.
  */
-import { Metadata, status, type ServerErrorResponse } from '@grpc/grpc-js';
+import { Metadata, type ServerErrorResponse } from '@grpc/grpc-js';
 import { fromHttpStatus, toGrpcStatus, toHttpStatus, type InferError } from '../../core/errors.js';
 import type { WireAnswer } from '../../core/infer-call.js';
 import { HTTP_STATUS_TRAILER, grpcErrorMessage } from '../../core/kserve-grpc-envelope.js';
@@ -15,11 +15,6 @@ export function grpcError(error: InferError): ServerErrorResponse {
 /** An error answer (a node's, forwarded by a gateway) in gRPC form. */
 export function grpcErrorOfAnswer(answer: WireAnswer): ServerErrorResponse {
   return statusError(toGrpcStatus(fromHttpStatus(answer.status)), grpcErrorMessage(answer), answer.status);
-}
-
-/** For the protocol's RPCs that this version does not serve yet. */
-export function unimplemented(message: string): ServerErrorResponse {
-  return statusError(status.UNIMPLEMENTED, message, 501);
 }
 
 function statusError(code: number, details: string, httpStatus: number): ServerErrorResponse {

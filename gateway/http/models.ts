@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { invalidArg } from '../../core/errors.js';
 import type { InferenceService } from '../../service/inference-service.js';
+import type { RepositoryParameters } from '../../service/repository-control.js';
 
 interface ModelParams {
   model: string;
@@ -17,7 +19,7 @@ export const MODEL_PATHS = ['/v2/models/:model', '/v2/models/:model/versions/:ve
  */
 export const ALL_STATISTICS_PATH = '/v2/models/stats';
 
-/** Model metadata, readiness, configuration, statistics and the repository index. */
+/** Model metadata, readiness, configuration, statistics, the repository index, and model load/unload. */
 export const modelRoutes = (service: InferenceService): FastifyPluginAsync => async (app) => {
   app.get(ALL_STATISTICS_PATH, async () => service.modelStatistics());
   for (const base of MODEL_PATHS) {
@@ -41,4 +43,29 @@ export const modelRoutes = (service: InferenceService): FastifyPluginAsync => as
     });
   }
   app.post('/v2/repository/index', async () => service.modelIndex());
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
+    await service.loadModel(request.params.model, repositoryParameters(request.body));
+    return {};
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
+    await service.unloadModel(request.params.model, repositoryParameters(request.body));
+    return {};
+  });
 };
+
+/** The optional body `{"parameters": {...}}` of a load or unload; an empty body has none. */
+function repositoryParameters(body: unknown): RepositoryParameters | undefined {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8').trim() : '';
+  if (text === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalidArg('expected an empty body or a JSON object {"parameters": {...}}', 'bad_repository_request');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw invalidArg('expected an empty body or a JSON object {"parameters": {...}}', 'bad_repository_request');
+  }
+  const { parameters } = parsed as { parameters?: unknown };
+  return typeof parameters === 'object' && parameters !== null ? parameters as RepositoryParameters : undefined;
+}

@@ -133,11 +133,11 @@ describe('model RPCs', () => {
     expect(ready.models.every((m: { state: string }) => m.state === 'READY')).toBe(true);
   });
 
-  it('RepositoryModelLoad and RepositoryModelUnload answer UNIMPLEMENTED with a reason (ModelStatistics: grpc-statistics.test.ts)', async () => {
+  it('RepositoryModelLoad and RepositoryModelUnload are refused in none mode with the reason (explicit mode: grpc-repository.test.ts)', async () => {
     for (const [method, request] of [['RepositoryModelLoad', { model_name: 'identity' }], ['RepositoryModelUnload', { model_name: 'identity' }]] as const) {
       const err = await failure(client.call(method, request));
-      expect(err.code, method).toBe(status.UNIMPLEMENTED);
-      expect(err.details, method).toMatch(/not served yet/);
+      expect(err.code, method).toBe(status.INVALID_ARGUMENT);
+      expect(err.details, method).toMatch(/explicit model load \/ unload is not allowed/);
     }
   });
 });

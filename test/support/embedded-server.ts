@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_CARD_TABLE } from '../../adapters/card-table.js';
 import { detectCpuCards } from '../../adapters/cpu.js';
 import { createEmbeddedNode, type EmbeddedNode } from '../../cli/embedded-node.js';
+import type { ModelControlMode } from '../../core/model-control.js';
 import { bundledModelsDir } from '../../core/package-root.js';
 import { createDefaultEngineRegistry } from '../../engines/engine-registry.js';
 import { poolRoutes } from '../../gateway/http/operator.js';
@@ -21,6 +22,10 @@ export interface EmbeddedServerOptions {
   limits?: Partial<FrontDoorLimits>;
   /** Cores of the CPU card; 2 keeps parallel test files from oversubscribing the machine. */
   cores?: number;
+  /** Defaults to `none` (every declared model loads at start). */
+  modelControlMode?: ModelControlMode;
+  /** In explicit mode, the models loaded at start. */
+  loadModels?: string[];
 }
 
 export interface EmbeddedServer {
@@ -44,6 +49,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     limits,
     log: (m) => log.push(m),
     logError: (m) => log.push(m),
+    modelControlMode: options.modelControlMode,
+    loadModels: options.loadModels,
   });
   const app = await buildHttpServer({
     service: node.service,
