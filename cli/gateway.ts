@@ -13,6 +13,7 @@ import { notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
 import { InferenceService } from '../service/inference-service.js';
 import { PoolTarget } from '../service/pool-target.js';
+import { GatewayRepositoryControl } from '../service/repository-control.js';
 import { poolRoutes, registryRoutes, type HeartbeatIntake } from '../gateway/http/operator.js';
 import { buildHttpServer } from '../gateway/http/server.js';
 import { Metrics } from '../service/metrics.js';
@@ -110,6 +111,9 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     started: () => true,
     metrics,
     gatherStatistics: relay ? () => relay.gatewayStatistics() : undefined,
+    repository: new GatewayRepositoryControl(() => registry.nodes().map((n) => ({
+      nodeId: n.nodeId, backend: n.backend, models: n.report.models.map((m) => m.name),
+    }))),
     logError: (m) => log.error(m),
   });
   const intake = relay ? {

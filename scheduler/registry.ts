@@ -17,6 +17,8 @@ export const LEFT_NODE_MEMORY_MS = 60_000;
 
 export interface RegisteredBackend extends Backend {
   readonly url: string;
+  /** A control request with a JSON body (model load/unload); rejects with the node's error. */
+  postJson(path: string, body: unknown): Promise<void>;
   metadata(model: string, version: string): Promise<ModelMetadata>;
   getJson<T>(path: string, method?: 'GET' | 'POST'): Promise<T>;
 }
@@ -47,7 +49,7 @@ export class NodeRegistry {
 
   constructor(private readonly pools: PoolSet, private readonly options: RegistryOptions) {}
 
-  nodes(): ReadonlyArray<{ nodeId: string; url: string; lastSeenMs: number; report: LoadReport }> {
+  nodes(): ReadonlyArray<{ nodeId: string; url: string; lastSeenMs: number; report: LoadReport; backend: RegisteredBackend }> {
     return [...this.#nodes.values()];
   }
 

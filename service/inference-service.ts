@@ -13,7 +13,7 @@ import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import type { ModelStatistics, ModelStatisticsResponse } from '../core/model-statistics.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { Metrics } from './metrics.js';
-import { GATEWAY_REPOSITORY_CONTROL, type RepositoryControl, type RepositoryParameters } from './repository-control.js';
+import { NO_REPOSITORY_CONTROL, type RepositoryControl, type RepositoryParameters } from './repository-control.js';
 import type { ServingTarget } from './serving-target.js';
 
 export const SERVER_NAME = 'infergate';
@@ -97,11 +97,11 @@ export class InferenceService {
 
   /** The repository extension's load: the same answer for both doors. */
   loadModel(model: string, parameters?: RepositoryParameters): Promise<void> {
-    return (this.options.repository ?? GATEWAY_REPOSITORY_CONTROL).load(model, parameters);
+    return (this.options.repository ?? NO_REPOSITORY_CONTROL).load(model, parameters);
   }
 
   unloadModel(model: string, parameters?: RepositoryParameters): Promise<void> {
-    return (this.options.repository ?? GATEWAY_REPOSITORY_CONTROL).unload(model, parameters);
+    return (this.options.repository ?? NO_REPOSITORY_CONTROL).unload(model, parameters);
   }
 
   /** Without a model: every model and version; the same answer for both doors. */

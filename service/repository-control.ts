@@ -4,7 +4,7 @@
  * host; an unload stops the model taking requests at once and lets those in flight finish. With
  * `--model-control-mode none` both are refused, as Triton refuses them in NONE mode.
  */
-import { InferError, invalidArg } from '../core/errors.js';
+import { InferError, invalidArg, unavailable, unsupported } from '../core/errors.js';
 import { MODEL_CONTROL_DISABLED_MESSAGE, declarationFileOf, type ModelControlMode } from '../core/model-control.js';
 import { DeclarationInvalid, formatDeclarationError, loadDeclaredModel, type DeclaredModel } from '../core/model-repository.js';
 import { ModelLoadFailed, type ModelHost } from '../node/model-host.js';
@@ -19,14 +19,56 @@ export interface RepositoryControl {
   unload(model: string, parameters?: RepositoryParameters): Promise<void>;
 }
 
-/** A gateway's answer: the models live on the nodes, which load and unload them. */
-export const GATEWAY_REPOSITORY_CONTROL: RepositoryControl = {
-  load: () => Promise.reject(notOnGateway('load')),
-  unload: () => Promise.reject(notOnGateway('unload')),
+/** Where no repository control was given: load and unload are refused, saying so. */
+export const NO_REPOSITORY_CONTROL: RepositoryControl = {
+  load: () => Promise.reject(unsupported('model load is not available on this server', 'no_repository_control')),
+  unload: () => Promise.reject(unsupported('model unload is not available on this server', 'no_repository_control')),
 };
 
-function notOnGateway(action: 'load' | 'unload'): InferError {
-  return invalidArg(`model ${action} is not served by a gateway: load and unload on the nodes (POST /v2/repository/models/<m>/${action} on each backend); the gateway's pools follow their next heartbeats`, 'repository_control_on_gateway');
+/** A node as a gateway's repository control reaches it. */
+export interface ControlledNode {
+  readonly nodeId: string;
+  readonly backend: { postJson(path: string, body: unknown): Promise<void> };
+  /** The models it serves now (its last load report). */
+  readonly models: readonly string[];
+}
+
+/**
+ * A gateway's load and unload: the models live on the nodes, so the request goes to them. A load
+ * goes to every node (each one that has the declaration loads it; the pools follow with the next
+ * heartbeats) and succeeds when one node loaded the model; an unload goes to the nodes serving the
+ * model and succeeds when all of them unloaded it. The nodes' own messages make the error.
+ */
+export class GatewayRepositoryControl implements RepositoryControl {
+  constructor(private readonly nodes: () => readonly ControlledNode[]) {}
+
+  async load(model: string, parameters?: RepositoryParameters): Promise<void> {
+    const nodes = this.nodes();
+    if (nodes.length === 0) throw unavailable(`no node has joined this gateway to load '${model}' on`, 'no_backend');
+    const results = await this.#send(nodes, model, 'load', parameters);
+    if (results.some((r) => r.ok)) return;
+    throw invalidArg(`failed to load '${model}' on any node: ${describe(results)}`, 'load_failed');
+  }
+
+  async unload(model: string, parameters?: RepositoryParameters): Promise<void> {
+    const nodes = this.nodes().filter((n) => n.models.includes(model));
+    if (nodes.length === 0) throw invalidArg(`failed to unload '${model}': no node of this gateway serves it`, 'unknown_model');
+    const results = await this.#send(nodes, model, 'unload', parameters);
+    if (results.every((r) => r.ok)) return;
+    throw invalidArg(`failed to unload '${model}' on every node: ${describe(results)}`, 'unload_failed');
+  }
+
+  #send(nodes: readonly ControlledNode[], model: string, action: 'load' | 'unload', parameters?: RepositoryParameters) {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/${action}`;
+    return Promise.all(nodes.map((n) => n.backend.postJson(path, parameters ? { parameters } : {}).then(
+      () => ({ nodeId: n.nodeId, ok: true as const }),
+      (err: unknown) => ({ nodeId: n.nodeId, ok: false as const, message: (err as Error).message }),
+    )));
+  }
+}
+
+function describe(results: ReadonlyArray<{ nodeId: string; ok: boolean; message?: string }>): string {
+  return results.filter((r) => !r.ok).map((r) => `node ${r.nodeId}: ${r.message}`).join('; ');
 }
 
 export interface NodeRepositoryControlOptions {

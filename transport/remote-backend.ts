@@ -129,6 +129,15 @@ export class RemoteBackend {
     return JSON.parse(response.body.toString('utf8')) as T;
   }
 
+  /** A control request (model load/unload) with a JSON body; rejects with the node's error, in the protocol's shape. */
+  async postJson(path: string, body: unknown): Promise<void> {
+    const response = await this.#send({
+      method: 'POST', path, body: JSON.stringify(body), headers: { 'content-type': 'application/json' },
+      headersTimeout: CONTROL_REQUEST_TIMEOUT_MS * 12, bodyTimeout: CONTROL_REQUEST_TIMEOUT_MS * 12,
+    });
+    if (response.status !== 200) throw errorFromBody(response.status, response.body, this.url);
+  }
+
   /** Aborts requests in flight (they fail as transport errors and are retried elsewhere). */
   async close(): Promise<void> {
     if (this.#closed) return;

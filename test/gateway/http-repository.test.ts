@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledModelsDir } from '../../core/package-root.js';
+import { GatewayRepositoryControl } from '../../service/repository-control.js';
 import { InferenceService } from '../../service/inference-service.js';
 import type { ServingTarget } from '../../service/serving-target.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
@@ -172,10 +173,34 @@ describe('none model control mode', () => {
   });
 });
 
-describe('on a gateway', () => {
-  it('a service without repository control (a gateway\'s) refuses load and unload: they are done on the nodes', async () => {
-    const gateway = new InferenceService({ target: {} as ServingTarget, version: '0', requestTimeoutMs: 1000, started: () => true });
-    await expect(gateway.loadModel('sim_fast')).rejects.toMatchObject({ code: 'INVALID_ARG', message: expect.stringMatching(/load and unload on the nodes/) });
-    await expect(gateway.unloadModel('sim_fast')).rejects.toMatchObject({ code: 'INVALID_ARG' });
+describe('on a gateway (GatewayRepositoryControl over scripted nodes; real processes: test/cluster/repository.test.ts)', () => {
+  const node = (nodeId: string, models: string[], answer: (path: string) => Promise<void>) => {
+    const sent: string[] = [];
+    return { nodeId, models, sent, backend: { postJson: (path: string) => { sent.push(path); return answer(path); } } };
+  };
+  const refuse = (message: string) => () => Promise.reject(new Error(message));
+
+  it('a load goes to every node and succeeds when one loaded it; the nodes\' messages make the error', async () => {
+    const a = node('a', [], refuse('not found in the model repository'));
+    const b = node('b', [], async () => {});
+    await new GatewayRepositoryControl(() => [a, b]).load('m');
+    expect([...a.sent, ...b.sent]).toEqual(['/v2/repository/models/m/load', '/v2/repository/models/m/load']);
+    const none = new GatewayRepositoryControl(() => [a]);
+    await expect(none.load('m')).rejects.toMatchObject({ code: 'INVALID_ARG', message: expect.stringContaining('node a: not found in the model repository') });
+    await expect(new GatewayRepositoryControl(() => []).load('m')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('an unload goes to the nodes serving the model and succeeds when all of them unloaded it', async () => {
+    const a = node('a', ['m'], async () => {});
+    const b = node('b', ['other'], async () => {});
+    await new GatewayRepositoryControl(() => [a, b]).unload('m');
+    expect(a.sent).toEqual(['/v2/repository/models/m/unload']);
+    expect(b.sent).toEqual([]);
+    await expect(new GatewayRepositoryControl(() => [b]).unload('m')).rejects.toMatchObject({ code: 'INVALID_ARG', message: expect.stringContaining('no node of this gateway serves it') });
+  });
+
+  it('a service without repository control refuses load and unload, saying so', async () => {
+    const bare = new InferenceService({ target: {} as ServingTarget, version: '0', requestTimeoutMs: 1000, started: () => true });
+    await expect(bare.loadModel('m')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/not available/) });
   });
 });
