@@ -8,12 +8,12 @@
  * second gateway that knows the node only as a static HTTP backend (no gRPC address) decodes and
  * re-encodes over HTTP: it applies its limit, and answers the same bytes as the node.
  */
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Cluster, GatewayProcess, clusterTest, httpJson, waitForNodes, type InfergateProcess,
 } from '../support/cluster.js';
-import { GrpcTestClient, bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, float32sOf, int32sOf } from '../support/grpc-client.js';
+import { bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, failure, float32sOf, GrpcTestClient, int32sOf } from '../support/grpc-client.js';
 
 // One cluster for the whole file (clusterTest's own clusters end with each test); the turn is still taken.
 clusterTest();
@@ -82,14 +82,6 @@ const UNKNOWN_INPUT = encodeInferRequestMessage({
   raw_input_contents: [bytesOf(new Float32Array(16))],
 });
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded; expected an error');
-}
 
 describe('gRPC through a gateway (real processes)', () => {
   it('add_sub with raw contents and no version: the gateway\'s response message is byte for byte the node\'s', async () => {

@@ -5,13 +5,13 @@
  * runs (the node's execution count says so), and the failure is counted under its reason.
  */
 import { rmSync } from 'node:fs';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterTotal, createSimModelsDir, sleep, waitFor } from '../../bench/support/cluster-processes.js';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
 import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
-import { GrpcTestClient, bytesOf, float32sOf } from '../support/grpc-client.js';
+import { bytesOf, failure, float32sOf, GrpcTestClient } from '../support/grpc-client.js';
 
 /** Long enough that the second request surely waits behind the first. */
 const SIM_SERVICE_MS = 800;
@@ -45,14 +45,6 @@ async function metric(family: string, reason?: string): Promise<number> {
   return counterTotal(text.split('\n').filter((line) => !line.startsWith(family) || line.includes(`reason="${reason}"`)).join('\n'), family);
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded; expected an error');
-}
 
 /** Starts a request that holds the model's only instance; resolves once it runs, with its answer to come. */
 async function occupyInstance(id: string): Promise<{ answer: Promise<{ raw_output_contents: Buffer[] }> }> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
 import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
 import { startEmbeddedServer, TEST_SERVER_VERSION, type EmbeddedServer } from '../support/embedded-server.js';
-import { GrpcTestClient, bytesOf, float32sOf, int32sOf } from '../support/grpc-client.js';
+import { bytesOf, failure, float32sOf, GrpcTestClient, int32sOf } from '../support/grpc-client.js';
 
 let server: EmbeddedServer;
 let door: GrpcDoor;
@@ -30,15 +30,6 @@ afterAll(async () => {
 const ints = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
 const FLOATS = ints(16, (i) => i / 4 - 1.5);
 
-/** The error a call failed with; fails the test when it succeeded. */
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded; expected an error');
-}
 
 /** The HTTP door's answer to the same request, for comparing messages. */
 async function httpError(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; error: string }> {

@@ -3,7 +3,7 @@
  * explicit model control mode serving SIMULATED models from a temporary repository; and their
  * refusal on a node in none mode. The same answers as the HTTP door's (http-repository.test.ts).
  */
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.
 import { bundledModelsDir } from '../../core/package-root.js';
 import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
 import { startEmbeddedServer, type EmbeddedServer, type EmbeddedServerOptions } from '../support/embedded-server.js';
-import { GrpcTestClient } from '../support/grpc-client.js';
+import { failure, GrpcTestClient } from '../support/grpc-client.js';
 
 interface Node {
   server: EmbeddedServer;
@@ -51,14 +51,6 @@ afterAll(async () => {
   if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded; expected an error');
-}
 
 const INFER = { model_name: 'sim_echo', inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2], contents: { fp32_contents: [1, 2] } }] };
 

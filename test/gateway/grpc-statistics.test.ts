@@ -4,12 +4,12 @@
  * statistics, field for field; requests that came over gRPC are counted like those over HTTP;
  * an unknown model is NOT_FOUND with the HTTP message.
  */
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
 import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
-import { GrpcTestClient, bytesOf } from '../support/grpc-client.js';
+import { bytesOf, failure, GrpcTestClient } from '../support/grpc-client.js';
 
 let server: EmbeddedServer;
 let door: GrpcDoor;
@@ -37,14 +37,6 @@ function identityRaw(rows: number) {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded; expected an error');
-}
 
 async function httpStats(url: string): Promise<{ status: number; body: any }> {
   const res = await server.app.inject({ method: 'GET', url });

@@ -130,3 +130,13 @@ export function int32sOf(bytes: Uint8Array): number[] {
   const copy = Buffer.from(bytes);
   return Array.from(new Int32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4));
 }
+
+/** The error a call that must fail failed with; throws when it succeeded. */
+export async function failure(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('the call succeeded; expected an error');
+}
