@@ -26,7 +26,11 @@ function scratch(files: Record<string, string>): string {
 
 function check(dir: string) {
   const folders = ['core', 'node', 'gateway'].filter((f) => existsSync(path.join(dir, f)));
-  return spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', ...folders], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  // No colours (CI=true makes its terminal library add them); and strip any that come anyway.
+  const out = spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', ...folders], {
+    cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+  });
+  return { ...out, stdout: out.stdout.replace(/\u001b\[[0-9;]*m/g, '') };
 }
 
 afterEach(() => {
