@@ -4,7 +4,7 @@
  * choose). `infergate serve` is exactly this; `infergate backend` is this plus heartbeats.
  */
 import type { Card } from '../adapters/card.js';
-import { DEFAULT_MODEL_CONTROL_MODE, modelsToLoadAtStart, type ModelControlMode } from '../core/model-control.js';
+import { DEFAULT_MODEL_CONTROL_MODE, DEFAULT_REPOSITORY_POLL_SECS, modelsToLoadAtStart, type ModelControlMode } from '../core/model-control.js';
 import { loadModelRepository } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import { ModelHost } from '../node/model-host.js';
@@ -13,7 +13,7 @@ import { InferenceService } from '../service/inference-service.js';
 import type { FrontDoorLimits } from '../service/limits.js';
 import { Metrics } from '../service/metrics.js';
 import { NodeTarget } from '../service/node-target.js';
-import { NodeRepositoryControl } from '../service/repository-control.js';
+import { NodeRepositoryControl, type RepositoryPollOutcome } from '../service/repository-control.js';
 
 export interface EmbeddedNodeOptions {
   nodeId: string;
@@ -29,6 +29,8 @@ export interface EmbeddedNodeOptions {
   metrics?: Metrics;
   /** `none` (default): every declared model loads at start, load/unload refused. `explicit`: see loadModels. */
   modelControlMode?: ModelControlMode;
+  /** Poll mode: seconds between two looks at the repository directory (Triton's --repository-poll-secs). */
+  repositoryPollSecs?: number;
   /** In explicit mode, the models loaded at start (`*`: all); the others wait for a load request. */
   loadModels?: string[];
 }
@@ -39,6 +41,8 @@ export interface EmbeddedNode {
   metrics: Metrics;
   /** The operator view (GET /infergate/pools). */
   poolsView(): PoolView[];
+  /** Poll mode: one look at the repository directory (the node also polls on its own timer). */
+  pollRepository(): Promise<RepositoryPollOutcome>;
   close(): Promise<void>;
 }
 
@@ -52,6 +56,7 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
   host.addDeclarationErrors(repository.errors);
   let started = false;
   const target = new NodeTarget(host, { maxTensorElements: options.limits.maxTensorElements });
+  const control = new NodeRepositoryControl(host, { mode, modelsDir: options.modelsDir, knownEngines });
   const service = new InferenceService({
     target,
     version: options.version,
@@ -59,18 +64,35 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
     started: () => started,
     metrics,
     logError: options.logError,
-    repository: new NodeRepositoryControl(host, { mode, modelsDir: options.modelsDir, knownEngines }),
+    repository: control,
   });
   await host.loadAll(atStart);
   // Declared but left for a load request (explicit mode): the index lists them as unloaded.
   host.addUnloaded(repository.models.filter((m) => !atStart.includes(m)));
   started = true;
+  let pollTimer: NodeJS.Timeout | undefined;
+  if (mode === 'poll') {
+    await control.poll(); // takes note of what loaded at start
+    pollTimer = setInterval(() => {
+      void control.poll().then((outcome) => {
+        for (const name of outcome.loaded) options.log?.(`repository poll: loaded '${name}'`);
+        for (const name of outcome.reloaded) options.log?.(`repository poll: reloaded '${name}'`);
+        for (const name of outcome.unloaded) options.log?.(`repository poll: unloaded '${name}'`);
+        for (const failure of outcome.failed) options.log?.(`repository poll: failed to load ${failure}`);
+      }, (err: unknown) => options.logError?.(`repository poll failed: ${(err as Error).message}`));
+    }, (options.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS) * 1000);
+    pollTimer.unref();
+  }
   const capacity = options.cards.reduce((sum, c) => sum + c.coefficient, 0);
   return {
     host,
     service,
     metrics,
     poolsView: () => target.poolsView(options.nodeId, options.url, capacity),
-    close: () => host.close(),
+    pollRepository: () => control.poll(),
+    close: () => {
+      clearInterval(pollTimer);
+      return host.close();
+    },
   };
 }

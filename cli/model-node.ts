@@ -69,6 +69,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     log: (m) => log.warn(m),
     logError: (m) => log.error(m),
     modelControlMode,
+    repositoryPollSecs: intOption(values, 'repository-poll-secs', 1),
     loadModels,
   });
   let reporter: LoadReporter | undefined;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
-import { DEFAULT_MODEL_CONTROL_MODE } from '../core/model-control.js';
+import { DEFAULT_MODEL_CONTROL_MODE, DEFAULT_REPOSITORY_POLL_SECS } from '../core/model-control.js';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../core/kserve-grpc-envelope.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, type FrontDoorLimits } from '../service/limits.js';
 
@@ -37,7 +37,8 @@ export const MODEL_NODE_OPTIONS: Record<string, OptionSpec> = {
   models: { type: 'string', help: 'model repository directory (default: the bundled models/)' },
   'sim-cards': { type: 'string', help: 'SIMULATED cards instead of real hardware, e.g. fast:2,slow:1 (tests, benchmarks)' },
   'card-table': { type: 'string', help: 'YAML/JSON file {cards: {type: coefficient}} overriding the default card table' },
-  'model-control-mode': { type: 'string', default: DEFAULT_MODEL_CONTROL_MODE, help: 'none: every declared model loads at start, load/unload refused | explicit: only --load-model models load at start, then POST /v2/repository/models/<m>/load|unload (poll is not supported)' },
+  'model-control-mode': { type: 'string', default: DEFAULT_MODEL_CONTROL_MODE, help: 'none: every declared model loads at start, load/unload refused | explicit: only --load-model models load at start, then POST /v2/repository/models/<m>/load|unload | poll: every model loads at start, then the repository directory is watched' },
+  'repository-poll-secs': { type: 'string', default: String(DEFAULT_REPOSITORY_POLL_SECS), help: 'poll mode: seconds between two looks at the repository directory' },
   'load-model': { type: 'string', multiple: true, help: "in explicit mode, a model to load at start ('*': all); repeatable" },
 };
 

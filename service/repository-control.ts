@@ -5,7 +5,7 @@
  * `--model-control-mode none` both are refused, as Triton refuses them in NONE mode.
  */
 import { InferError, invalidArg, unavailable, unsupported } from '../core/errors.js';
-import { MODEL_CONTROL_DISABLED_MESSAGE, declarationFileOf, type ModelControlMode } from '../core/model-control.js';
+import { declarationFileOf, declaredModelNames, modelControlDisabledMessage, modelFingerprint, type ModelControlMode } from '../core/model-control.js';
 import { DeclarationInvalid, formatDeclarationError, loadDeclaredModel, type DeclaredModel } from '../core/model-repository.js';
 import { ModelLoadFailed, type ModelHost } from '../node/model-host.js';
 
@@ -71,6 +71,15 @@ function describe(results: ReadonlyArray<{ nodeId: string; ok: boolean; message?
   return results.filter((r) => !r.ok).map((r) => `node ${r.nodeId}: ${r.message}`).join('; ');
 }
 
+/** What one poll of the repository directory did. */
+export interface RepositoryPollOutcome {
+  loaded: string[];
+  reloaded: string[];
+  unloaded: string[];
+  /** `name: reason` of each model that did not (re)load. */
+  failed: string[];
+}
+
 export interface NodeRepositoryControlOptions {
   mode: ModelControlMode;
   modelsDir: string;
@@ -81,8 +90,45 @@ export interface NodeRepositoryControlOptions {
 export class NodeRepositoryControl implements RepositoryControl {
   constructor(private readonly host: ModelHost, private readonly options: NodeRepositoryControlOptions) {}
 
+  /** Fingerprints of the model directories as the last poll saw them (poll mode). */
+  readonly #seen = new Map<string, string>();
+  #polledOnce = false;
+
   async load(model: string): Promise<void> {
     this.#checkEnabled();
+    await this.#load(model);
+  }
+
+  /**
+   * Poll mode: compares the repository directory with what the last poll saw (the first call only
+   * takes note) and loads new models, reloads changed ones and unloads removed ones. A model that
+   * fails to (re)load keeps what it served and is tried again when its files change again.
+   */
+  async poll(): Promise<RepositoryPollOutcome> {
+    const outcome: RepositoryPollOutcome = { loaded: [], reloaded: [], unloaded: [], failed: [] };
+    const first = !this.#polledOnce;
+    this.#polledOnce = true;
+    const now = new Map(declaredModelNames(this.options.modelsDir).map((name) => [name, modelFingerprint(this.options.modelsDir, name) ?? '']));
+    for (const [name, fingerprint] of now) {
+      const before = this.#seen.get(name);
+      this.#seen.set(name, fingerprint);
+      if (first || before === fingerprint) continue;
+      try {
+        await this.#load(name);
+        (before === undefined ? outcome.loaded : outcome.reloaded).push(name);
+      } catch (err) {
+        outcome.failed.push(`${name}: ${(err as Error).message}`);
+      }
+    }
+    for (const name of [...this.#seen.keys()]) {
+      if (now.has(name)) continue;
+      this.#seen.delete(name);
+      if (await this.host.unload(name)) outcome.unloaded.push(name);
+    }
+    return outcome;
+  }
+
+  async #load(model: string): Promise<void> {
     const declared = this.#readDeclaration(model);
     try {
       await this.host.load(declared);
@@ -101,7 +147,7 @@ export class NodeRepositoryControl implements RepositoryControl {
   }
 
   #checkEnabled(): void {
-    if (this.options.mode !== 'explicit') throw invalidArg(MODEL_CONTROL_DISABLED_MESSAGE, 'model_control_disabled');
+    if (this.options.mode !== 'explicit') throw invalidArg(modelControlDisabledMessage(this.options.mode), 'model_control_disabled');
   }
 
   /** The declaration as the file says now; a rejected one is recorded (when nothing serves the model) and refused. */

@@ -204,3 +204,39 @@ describe('on a gateway (GatewayRepositoryControl over scripted nodes; real proce
     await expect(bare.loadModel('m')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/not available/) });
   });
 });
+
+describe('poll model control', () => {
+  it('loads a model added to the repository, reloads a changed one, keeps it on a broken change, unloads a removed one', async () => {
+    const dir = simRepository();
+    const polled = await startEmbeddedServer({ modelsDir: dir, modelControlMode: 'poll' });
+    const inferOn = (model: string) => post(`/v2/models/${model}/infer`, INFER_BODY, polled.app);
+    try {
+      expect((await inferOn('sim_fast')).status).toBe(200);
+      const refused = await post('/v2/repository/models/sim_fast/load', undefined, polled.app);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatch(/--model-control-mode poll/);
+      expect(await polled.node.pollRepository()).toEqual({ loaded: [], reloaded: [], unloaded: [], failed: [] });
+
+      const source = readFileSync(path.join(dir, 'sim_fast', 'model.yaml'), 'utf8');
+      writeModel(dir, 'sim_new', source.replace('name: sim_fast', 'name: sim_new'));
+      expect(await polled.node.pollRepository()).toMatchObject({ loaded: ['sim_new'] });
+      expect((await inferOn('sim_new')).status).toBe(200);
+
+      // A later mtime and another size: the poll sees a change.
+      writeModel(dir, 'sim_new', source.replace('name: sim_fast', 'name: sim_new').replace('service_ms: 20', 'service_ms: 5'));
+      expect(await polled.node.pollRepository()).toMatchObject({ reloaded: ['sim_new'] });
+
+      writeModel(dir, 'sim_new', 'name: sim_new\nengine: [');
+      const broken = await polled.node.pollRepository();
+      expect(broken.failed).toEqual([expect.stringMatching(/^sim_new: /)]);
+      expect((await inferOn('sim_new')).status).toBe(200); // the version loaded before keeps serving
+
+      rmSync(path.join(dir, 'sim_new'), { recursive: true });
+      expect(await polled.node.pollRepository()).toMatchObject({ unloaded: ['sim_new'] });
+      expect((await inferOn('sim_new')).status).toBe(404);
+    } finally {
+      await polled.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
