@@ -10,7 +10,9 @@ import { fromGrpcStatus, toHttpStatus } from '../core/errors.js';
 import { REQUEST_ID } from '../core/http-headers.js';
 import { blobToTensorData, tensorToBlob } from '../core/infer-binary.js';
 import { failResponse } from '../core/infer-json.js';
-import { GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, MODEL_INFER_PATH } from '../core/kserve-grpc-envelope.js';
+import { GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, GRPC_INFERENCE_SERVICE, MODEL_INFER_PATH } from '../core/kserve-grpc-envelope.js';
+
+const MODEL_STREAM_INFER_PATH = `/${GRPC_INFERENCE_SERVICE}/ModelStreamInfer`;
 import { GRPC_SERVICE_PROTO_FILE, grpcProtoDir, inferMessageTypes } from '../core/kserve-grpc-proto.js';
 import { isDatatype } from '../core/datatypes.js';
 import type { Tensor } from '../core/tensor.js';
@@ -81,16 +83,7 @@ export class InferenceGrpcClient {
   }
 
   infer(model: string, inputs: TensorInput[], options: InferOptions = {}): Promise<InferResult> {
-    const tensors = inputs.map(toTensor);
-    const types = inferMessageTypes();
-    const message = types.request.encode({
-      model_name: model,
-      model_version: options.version ?? '',
-      id: options.id ?? '',
-      inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
-      outputs: (options.outputs ?? []).map((name) => ({ name })),
-      raw_input_contents: tensors.map((t) => tensorToBlob(t)),
-    }).finish();
+    const message = encodeRequest(model, inputs, options);
     const metadata = new Metadata();
     if (options.requestId !== undefined) metadata.set(REQUEST_ID, options.requestId);
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
@@ -105,6 +98,31 @@ export class InferenceGrpcClient {
       });
       options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
+  }
+
+  /**
+   * A ModelStreamInfer stream: requests go out with `send`, answers come back on `results` in the
+   * server's order, each an InferResult or, for a request that failed (the stream goes on), an
+   * InferenceServerError with the server's message (a stream answer carries no status: INVALID_ARG).
+   */
+  openStream(options: { timeoutMs?: number } = {}): InferStream {
+    const call = this.#raw.makeBidiStreamRequest(MODEL_STREAM_INFER_PATH, asIs, asIs, new Metadata(), { deadline: Date.now() + (options.timeoutMs ?? this.#timeoutMs) });
+    const results = new AnswerQueue();
+    call.on('data', (bytes: Buffer) => {
+      const message = inferMessageTypes().streamResponse.decode(bytes) as unknown as { error_message?: string; infer_response?: unknown };
+      if (message.error_message) results.push(new InferenceServerError(400, message.error_message));
+      else results.push(resultOf(message.infer_response as ResponseMessage));
+    });
+    call.on('error', (err: ServiceError) => results.fail(serverError(err)));
+    call.on('end', () => results.end());
+    return {
+      send: (model, inputs, sendOptions = {}) => {
+        call.write(Buffer.from(encodeRequest(model, inputs, sendOptions)));
+      },
+      end: () => call.end(),
+      cancel: () => call.cancel(),
+      results,
+    };
   }
 
   close(): void {
@@ -124,10 +142,81 @@ function serverError(err: ServiceError): InferenceServerError {
   return new InferenceServerError(toHttpStatus(fromGrpcStatus(err.code)), err.details || err.message);
 }
 
+function encodeRequest(model: string, inputs: TensorInput[], options: Pick<InferOptions, 'version' | 'id' | 'outputs'>): Uint8Array {
+  const tensors = inputs.map(toTensor);
+  return inferMessageTypes().request.encode({
+    model_name: model,
+    model_version: options.version ?? '',
+    id: options.id ?? '',
+    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
+    outputs: (options.outputs ?? []).map((name) => ({ name })),
+    raw_input_contents: tensors.map((t) => tensorToBlob(t)),
+  }).finish();
+}
+
+/** One stream of ModelStreamInfer, as openStream gives it. */
+export interface InferStream {
+  send(model: string, inputs: TensorInput[], options?: Pick<InferOptions, 'version' | 'id' | 'outputs'>): void;
+  /** No more requests; `results` ends after the last answer. */
+  end(): void;
+  cancel(): void;
+  results: AsyncIterable<InferResult | InferenceServerError>;
+}
+
+/** Answers as they arrive, read with for await; a failure of the stream itself ends it with an error. */
+class AnswerQueue implements AsyncIterable<InferResult | InferenceServerError> {
+  readonly #items: Array<InferResult | InferenceServerError> = [];
+  #done = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  push(item: InferResult | InferenceServerError): void {
+    this.#items.push(item);
+    this.#notify();
+  }
+
+  end(): void {
+    this.#done = true;
+    this.#notify();
+  }
+
+  fail(error: Error): void {
+    this.#error ??= error;
+    this.end();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<InferResult | InferenceServerError> {
+    for (;;) {
+      if (this.#items.length > 0) {
+        yield this.#items.shift()!;
+        continue;
+      }
+      if (this.#error) throw this.#error;
+      if (this.#done) return;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+interface ResponseMessage {
+  model_name: string;
+  model_version: string;
+  id: string;
+  outputs: OutputMessage[];
+  raw_output_contents: Uint8Array[];
+}
+
 function decodeResponse(bytes: Buffer): InferResult {
-  const message = inferMessageTypes().response.decode(bytes) as unknown as {
-    model_name: string; model_version: string; id: string; outputs: OutputMessage[]; raw_output_contents: Uint8Array[];
-  };
+  return resultOf(inferMessageTypes().response.decode(bytes) as unknown as ResponseMessage);
+}
+
+function resultOf(message: ResponseMessage): InferResult {
   const outputs: Tensor[] = message.outputs.map((o, i) => {
     if (!isDatatype(o.datatype)) throw failResponse(`output '${o.name}': unknown datatype ${o.datatype}`, 'malformed_response');
     const shape = o.shape.map((d) => (typeof d === 'number' ? d : d.toNumber()));

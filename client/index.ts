@@ -7,4 +7,4 @@ export type { TensorInput, TensorValues } from './client-tensors.js';
 export type { Tensor } from '../core/tensor.js';
 export type { Datatype } from '../core/datatypes.js';
 export { InferenceGrpcClient, DEFAULT_CLIENT_MAX_MESSAGE_BYTES } from './grpc-client.js';
-export type { GrpcClientOptions } from './grpc-client.js';
+export type { GrpcClientOptions, InferStream } from './grpc-client.js';

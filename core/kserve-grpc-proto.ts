@@ -19,17 +19,19 @@ export function grpcProtoDir(): string {
 export interface InferMessageTypes {
   request: protobuf.Type;
   response: protobuf.Type;
+  streamResponse: protobuf.Type;
 }
 
 let inferTypes: InferMessageTypes | undefined;
 
-/** ModelInferRequest and ModelInferResponse, from grpc_service.proto. */
+/** ModelInferRequest, ModelInferResponse and ModelStreamInferResponse, from grpc_service.proto. */
 export function inferMessageTypes(): InferMessageTypes {
   if (!inferTypes) {
     const root = new protobuf.Root().loadSync(path.join(grpcProtoDir(), GRPC_SERVICE_PROTO_FILE), { keepCase: true });
     inferTypes = {
       request: root.lookupType('inference.ModelInferRequest'),
       response: root.lookupType('inference.ModelInferResponse'),
+      streamResponse: root.lookupType('inference.ModelStreamInferResponse'),
     };
   }
   return inferTypes;

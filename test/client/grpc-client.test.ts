@@ -73,3 +73,24 @@ describe('InferenceGrpcClient', () => {
     expect(bad).toMatchObject({ code: 'INVALID_ARG', message: expect.stringContaining('dim 1 expected 16') });
   });
 });
+
+describe('InferenceGrpcClient streams', () => {
+  it('answers every request of a stream in order; a bad one in the middle answers an error and the stream goes on', async () => {
+    const stream = grpc.openStream();
+    const good = (v: number): TensorInput[] => [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: new Float32Array(16).fill(v) }];
+    stream.send('identity', good(1), { id: 'a' });
+    stream.send('identity', [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 3], data: new Float32Array(3) }], { id: 'bad' });
+    stream.send('identity', good(3), { id: 'c' });
+    stream.end();
+    const answers: Array<{ id?: string; value?: number; error?: string }> = [];
+    for await (const answer of stream.results) {
+      if (answer instanceof InferenceServerError) answers.push({ error: answer.message });
+      else answers.push({ id: answer.id, value: (answer.output('OUTPUT0').data as Float32Array)[0] });
+    }
+    expect(answers).toEqual([
+      { id: 'a', value: 1 },
+      { error: expect.stringContaining('dim 1 expected 16') },
+      { id: 'c', value: 3 },
+    ]);
+  });
+});
