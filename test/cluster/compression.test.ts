@@ -16,7 +16,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINARY_CONTENT_TYPE } from '../../core/http-headers.js';
 import { encodeInferRequest } from '../../core/infer-binary.js';
-import { Cluster, clusterTest, waitForNodes } from '../support/cluster.js';
+import { Cluster, clusterTest, gatewayWithRealNode } from '../support/cluster.js';
 import { GrpcTestClient } from '../support/grpc-client.js';
 
 // Clusters of this file's own (clusterTest's end with each test); the turn is still taken.
@@ -54,11 +54,11 @@ describe('compression through a gateway (real processes)', () => {
   let nodeUrl: string;
 
   beforeAll(async () => {
-    cluster = new Cluster({ bundled: ['identity', 'add_sub'] });
-    gatewayUrl = (await cluster.startGateway({ slowStartMs: 0 })).url;
-    nodeUrl = (await cluster.startBackend({ nodeId: 'n1' })).url;
-    await waitForNodes(gatewayUrl, ['n1'], { model: 'identity' });
-    await waitForNodes(gatewayUrl, ['n1'], { model: 'add_sub' });
+    let gateway;
+    let node;
+    ({ cluster, gateway, node } = await gatewayWithRealNode());
+    gatewayUrl = gateway.url;
+    nodeUrl = node.url;
   }, 60_000);
   afterAll(() => cluster?.close());
 

@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BINARY_CONTENT_TYPE } from '../../core/http-headers.js';
 import { encodeInferRequest } from '../../core/infer-binary.js';
-import { Cluster, clusterTest, waitForNodes } from '../support/cluster.js';
+import { clusterTest, gatewayWithRealNode, type Cluster } from '../support/cluster.js';
 
 // One cluster for the whole file (clusterTest's own clusters end with each test); the turn is still taken.
 clusterTest();
@@ -18,11 +18,11 @@ let gatewayUrl: string;
 let nodeUrl: string;
 
 beforeAll(async () => {
-  cluster = new Cluster({ bundled: ['identity', 'add_sub'] });
-  gatewayUrl = (await cluster.startGateway({ slowStartMs: 0 })).url;
-  nodeUrl = (await cluster.startBackend({ nodeId: 'n1' })).url;
-  await waitForNodes(gatewayUrl, ['n1'], { model: 'identity' });
-  await waitForNodes(gatewayUrl, ['n1'], { model: 'add_sub' });
+  let gateway;
+  let node;
+  ({ cluster, gateway, node } = await gatewayWithRealNode());
+  gatewayUrl = gateway.url;
+  nodeUrl = node.url;
 }, 60_000);
 afterAll(async () => {
   await client.close();

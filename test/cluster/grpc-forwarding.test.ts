@@ -11,7 +11,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Cluster, GatewayProcess, clusterTest, httpJson, waitForNodes, type InfergateProcess,
+  GatewayProcess, clusterTest, gatewayWithRealNode, httpJson, waitForNodes, type Cluster, type InfergateProcess,
 } from '../support/cluster.js';
 import { bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, failure, float32sOf, GrpcTestClient, int32sOf } from '../support/grpc-client.js';
 
@@ -27,11 +27,8 @@ let direct: GrpcTestClient;
 let viaStaticGateway: GrpcTestClient;
 
 beforeAll(async () => {
-  cluster = new Cluster({ bundled: ['identity', 'add_sub'] });
-  const gateway = await cluster.startGateway({ slowStartMs: 0, extraArgs: ['--max-tensor-elements', GATEWAY_MAX_TENSOR_ELEMENTS] });
-  node = await cluster.startBackend({ nodeId: 'n1' });
-  await waitForNodes(gateway.url, ['n1'], { model: 'identity' });
-  await waitForNodes(gateway.url, ['n1'], { model: 'add_sub' });
+  let gateway;
+  ({ cluster, gateway, node } = await gatewayWithRealNode({ extraArgs: ['--max-tensor-elements', GATEWAY_MAX_TENSOR_ELEMENTS] }));
   viaGateway = new GrpcTestClient(await gateway.grpcStarted());
   direct = new GrpcTestClient(await node.grpcStarted());
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelStatistics } from '../../core/model-statistics.js';
-import { Cluster, clusterTest, httpJson, waitForNodes, type InfergateProcess } from '../support/cluster.js';
+import { clusterTest, gatewayWithRealNode, httpJson, type Cluster, type InfergateProcess } from '../support/cluster.js';
 import { GrpcTestClient, bytesOf } from '../support/grpc-client.js';
 
 // One cluster for the whole file (clusterTest's own clusters end with each test); the turn is still taken.
@@ -19,12 +19,9 @@ let node: InfergateProcess;
 let viaGateway: GrpcTestClient;
 
 beforeAll(async () => {
-  cluster = new Cluster({ bundled: ['identity', 'add_sub'] });
-  const gateway = await cluster.startGateway({ slowStartMs: 0, workers: 1 });
+  let gateway;
+  ({ cluster, gateway, node } = await gatewayWithRealNode({ workers: 1 }));
   gatewayUrl = gateway.url;
-  node = await cluster.startBackend({ nodeId: 'n1' });
-  await waitForNodes(gatewayUrl, ['n1'], { model: 'identity' });
-  await waitForNodes(gatewayUrl, ['n1'], { model: 'add_sub' });
   viaGateway = new GrpcTestClient(await gateway.grpcStarted());
 }, 60_000);
 afterAll(async () => {

@@ -8,30 +8,26 @@ import { rmSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counterTotal, createSimModelsDir, sleep, waitFor } from '../../bench/support/cluster-processes.js';
-import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
-import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
+import type { EmbeddedServer } from '../support/embedded-server.js';
 import { bytesOf, failure, float32sOf, GrpcTestClient } from '../support/grpc-client.js';
+import { startGrpcNode, type GrpcNode } from '../support/grpc-node.js';
 
 /** Long enough that the second request surely waits behind the first. */
 const SIM_SERVICE_MS = 800;
 
 let modelsDir: string;
+let node: GrpcNode;
 let server: EmbeddedServer;
-let door: GrpcDoor;
 let client: GrpcTestClient;
 
 beforeAll(async () => {
   modelsDir = createSimModelsDir({ serviceMs: SIM_SERVICE_MS, instances: 1 });
-  server = await startEmbeddedServer({ modelsDir });
-  door = await startGrpcServer({ service: server.node.service, host: '127.0.0.1', port: 0, maxMessageBytes: DEFAULT_GRPC_MAX_MESSAGE_BYTES });
-  client = new GrpcTestClient(`127.0.0.1:${door.port}`);
+  node = await startGrpcNode({ modelsDir });
+  ({ server, client } = node);
 });
 
 afterAll(async () => {
-  client?.close();
-  await door?.close();
-  await server?.close();
+  await node?.close();
   if (modelsDir) rmSync(modelsDir, { recursive: true, force: true });
 });
 

@@ -6,25 +6,22 @@
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
-import { startGrpcServer, type GrpcDoor } from '../../gateway/grpc/server.js';
-import { startEmbeddedServer, TEST_SERVER_VERSION, type EmbeddedServer } from '../support/embedded-server.js';
+import { TEST_SERVER_VERSION, type EmbeddedServer } from '../support/embedded-server.js';
 import { bytesOf, failure, float32sOf, GrpcTestClient, int32sOf } from '../support/grpc-client.js';
+import { startGrpcServer } from '../../gateway/grpc/server.js';
+import { startGrpcNode, type GrpcNode } from '../support/grpc-node.js';
 
+let node: GrpcNode;
 let server: EmbeddedServer;
-let door: GrpcDoor;
 let client: GrpcTestClient;
 
 beforeAll(async () => {
-  server = await startEmbeddedServer();
-  door = await startGrpcServer({ service: server.node.service, host: '127.0.0.1', port: 0, maxMessageBytes: DEFAULT_GRPC_MAX_MESSAGE_BYTES });
-  client = new GrpcTestClient(`127.0.0.1:${door.port}`);
+  node = await startGrpcNode();
+  ({ server, client } = node);
 });
 
 afterAll(async () => {
-  client?.close();
-  await door?.close();
-  await server?.close();
+  await node?.close();
 });
 
 const ints = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));

@@ -14,7 +14,9 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { Cluster, closeOperatorClients, sleep } from '../../bench/support/cluster-processes.js';
+import {
+  Cluster, closeOperatorClients, sleep, waitForNodes, type GatewayOptions, type GatewayProcess, type InfergateProcess,
+} from '../../bench/support/cluster-processes.js';
 
 export * from '../../bench/support/cluster-processes.js';
 
@@ -94,4 +96,24 @@ export function pct(share: number): string {
 /** One line of measured figures in the test output (the numbers behind the assertions). */
 export function note(line: string): void {
   console.log(`[cluster] ${line}`);
+}
+
+/** The models the real-node cluster tests serve. */
+export const REAL_NODE_MODELS = ['identity', 'add_sub'];
+
+/**
+ * A gateway (slow start off, plus `gatewayOptions`) and one node `n1` serving the real identity and
+ * add_sub models, both pools ready. The caller closes the cluster.
+ */
+export async function gatewayWithRealNode(gatewayOptions: GatewayOptions = {}): Promise<{ cluster: Cluster; gateway: GatewayProcess; node: InfergateProcess }> {
+  const cluster = new Cluster({ bundled: REAL_NODE_MODELS });
+  try {
+    const gateway = await cluster.startGateway({ slowStartMs: 0, ...gatewayOptions });
+    const node = await cluster.startBackend({ nodeId: 'n1' });
+    for (const model of REAL_NODE_MODELS) await waitForNodes(gateway.url, ['n1'], { model });
+    return { cluster, gateway, node };
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
 }
