@@ -3,6 +3,7 @@
  * network. The scheduler owns this contract; transports implement it.
  */
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
+import type { LoadProbe } from '../core/load-probe.js';
 
 export interface Backend {
   readonly id: string;
@@ -12,5 +13,11 @@ export interface Backend {
    * came (the node may be gone: safe to send elsewhere), or with the call's abort reason.
    */
   infer(call: InferCall, version: string): Promise<WireAnswer>;
+  /**
+   * Asks the node how loaded it is now (Prequal's probe): requests in flight from every gateway and
+   * the latency it expects for a request sent now. Optional: backends that cannot answer it are
+   * not probed, and probing policies fall back for them.
+   */
+  probe?(): Promise<LoadProbe>;
   close(): Promise<void>;
 }

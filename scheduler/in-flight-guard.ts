@@ -3,17 +3,24 @@
  * that slows down in between keeps receiving its share and its queue grows without bound. Two
  * guards react per request, from the gateway's own in-flight counts (DESIGN §4):
  * - an in-flight cap (nginx `max_conns`): a node at its cap sits out of the picker;
- * - shortest expected delay among the top SWRR candidates: least (inFlight + 1) / weight.
+ * - a shortest-expected-delay check: the policy's choice is kept unless another node would answer
+ *   sooner, by max(slots, inFlight + 1) / weight (see expectedDelay).
+ *
+ * Why the second: in a pool of unequal cards the tail is set by the share of requests that land on
+ * the slowest card, whatever the weights say: a capacity-proportional policy sends a speed-1 card
+ * 1/16 of the traffic of a 16-unit pool, so p99 can never fall below that card's service time. The
+ * delay check sends a request to a slow card only when every faster one would make it wait longer,
+ * which at moderate load is almost never (bench/routing, README "Routing policies").
  */
 import { ConfigError } from '../core/errors.js';
 
 /** Requests allowed in flight per execution slot: one running plus a short queue behind it. */
-export const DEFAULT_IN_FLIGHT_CAP_FACTOR = 4;
+export const DEFAULT_IN_FLIGHT_CAP_FACTOR = 2;
 /**
  * Cap for a node that reports fewer slots than makes sense (0 while its models load): never 0,
  * or the node would sit out until a report that can only come after it served something.
  */
-export const DEFAULT_MIN_IN_FLIGHT_CAP = 4;
+export const DEFAULT_MIN_IN_FLIGHT_CAP = 2;
 
 export interface InFlightCapOptions {
   /** See DEFAULT_IN_FLIGHT_CAP_FACTOR; > 0. */
@@ -46,17 +53,22 @@ export interface DelayCandidate {
   /** Requests this gateway has sent the node and not yet seen answered. */
   readonly inFlight: number;
   readonly weight: number;
+  /** Executions the node runs at once; unknown counts as 1. */
+  readonly slots?: number;
 }
 
 /**
- * Expected delay of one more request on a node, in units of one weight-normalised service time:
- * (inFlight + 1) / weight. A node with weight <= 0 (or not finite) never wins over one with a
- * positive weight.
+ * Expected delay of one more request on a node, in units of 1 / weight (the weight is the node's
+ * throughput in card units): max(slots, inFlight + 1) / weight. With a free slot the request waits
+ * for nothing and takes one slot's service time, slots / weight; otherwise the inFlight + 1 − slots
+ * requests ahead of it drain at the node's rate, then it runs. A node with weight <= 0 (or not
+ * finite) never wins over one with a positive weight.
  */
 export function expectedDelay(candidate: DelayCandidate): number {
   const { weight } = candidate;
   if (!(weight > 0) || !Number.isFinite(weight)) return Infinity;
-  return (Math.max(candidate.inFlight, 0) + 1) / weight;
+  const slots = candidate.slots !== undefined && candidate.slots >= 1 ? candidate.slots : 1;
+  return Math.max(slots, Math.max(candidate.inFlight, 0) + 1) / weight;
 }
 
 /**

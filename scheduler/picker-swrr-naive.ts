@@ -4,6 +4,7 @@
  * as the baseline of bench/pick-cost.ts. Same API, same errors, same random start phase.
  */
 import {
+  assertSwrrCurrent,
   assertSwrrWeight,
   duplicateSwrrMember,
   swrrStartCurrent,
@@ -37,12 +38,21 @@ export class NaiveSwrrPicker {
     return this.#byId.has(id);
   }
 
+  /** Goes on from another picker's snapshot, as SwrrPicker.fromSnapshot (no random numbers drawn). */
+  static fromSnapshot(members: readonly SwrrMemberState[], options: SwrrPickerOptions = {}): NaiveSwrrPicker {
+    const picker = new NaiveSwrrPicker(options);
+    for (const m of members) {
+      assertSwrrCurrent(m.id, m.current);
+      picker.#insert({ id: m.id, weight: m.weight, current: m.current, eligible: m.eligible });
+    }
+    return picker;
+  }
+
   add(id: string, weight: number): void {
+    // Checked before the phase is drawn, as SwrrPicker does: both draw the same random numbers.
     if (this.#byId.has(id)) throw duplicateSwrrMember(id);
     assertSwrrWeight(id, weight);
-    const member: NaiveMember = { id, weight, current: swrrStartCurrent(weight, this.#random), eligible: true };
-    this.#members.push(member);
-    this.#byId.set(id, member);
+    this.#insert({ id, weight, current: swrrStartCurrent(weight, this.#random), eligible: true });
   }
 
   remove(id: string): void {
@@ -78,6 +88,13 @@ export class NaiveSwrrPicker {
 
   snapshot(): SwrrMemberState[] {
     return this.#members.map((m) => ({ id: m.id, weight: m.weight, current: m.current, eligible: m.eligible }));
+  }
+
+  #insert(member: NaiveMember): void {
+    if (this.#byId.has(member.id)) throw duplicateSwrrMember(member.id);
+    assertSwrrWeight(member.id, member.weight);
+    this.#members.push(member);
+    this.#byId.set(member.id, member);
   }
 
   #member(id: string): NaiveMember {

@@ -20,16 +20,8 @@
  * on every operation, and the two ways of computing `current` round differently: both pickers are
  * still SWRR with the right long-run shares, but a near-tie may break differently.
  */
-/**
- * A misuse of a picker: a bug in its caller, never a client's mistake. Stable codes to match on,
- * as undici's UND_ERR_*; a request that meets one fails as an internal error (500).
- */
-export class PickerError extends Error {
-  constructor(readonly code: 'PICKER_BAD_RANDOM' | 'PICKER_BAD_WEIGHT' | 'PICKER_UNKNOWN_MEMBER' | 'PICKER_DUPLICATE_MEMBER', message: string) {
-    super(message);
-    this.name = 'PickerError';
-  }
-}
+import { PickerError } from './picker.js';
+export { PickerError } from './picker.js';
 
 export interface SwrrMemberState {
   id: string;
@@ -76,6 +68,13 @@ export function swrrStartCurrent(weight: number, random: (() => number) | undefi
 export function assertSwrrWeight(id: string, weight: number): void {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
     throw new PickerError('PICKER_BAD_WEIGHT', `SWRR member '${id}': weight must be a finite number ≥ 0, got ${weight}`);
+  }
+}
+
+/** A snapshot's `current` is taken as is, so it must be a number the pick arithmetic can carry. */
+export function assertSwrrCurrent(id: string, current: number): void {
+  if (typeof current !== 'number' || !Number.isFinite(current)) {
+    throw new PickerError('PICKER_BAD_SNAPSHOT', `SWRR member '${id}': current must be a finite number, got ${current}`);
   }
 }
 
@@ -161,21 +160,24 @@ export class SwrrPicker {
     return this.#slotOf.has(id);
   }
 
+  /**
+   * A picker that goes on from another one's snapshot (its order is the tie-break order): same
+   * weights, currents and eligibility, so its next picks are the ones the other would have made.
+   * It draws no random numbers; `options.random` phases the members added after.
+   */
+  static fromSnapshot(members: readonly SwrrMemberState[], options: SwrrPickerOptions = {}): SwrrPicker {
+    const picker = new SwrrPicker(options);
+    for (const m of members) {
+      assertSwrrCurrent(m.id, m.current);
+      picker.#insert(m.id, m.weight, m.current, m.eligible);
+    }
+    return picker;
+  }
+
   add(id: string, weight: number): void {
     if (this.#slotOf.has(id)) throw duplicateSwrrMember(id);
     assertSwrrWeight(id, weight);
-    const current = swrrStartCurrent(weight, this.#random);
-    if (this.#freeSlots.length === 0 && this.#slotOf.size === this.#capacity) this.#grow();
-    const slot = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.#slotOf.size;
-    this.#slotOf.set(id, slot);
-    this.#ids[slot] = id;
-    this.#weight[slot] = weight;
-    this.#seq[slot] = this.#nextSeq++;
-    this.#eligible[slot] = 1;
-    this.#active[slot] = 0;
-    this.#frozen[slot] = current;
-    this.#noteWeight(weight);
-    if (weight > 0) this.#activate(slot);
+    this.#insert(id, weight, swrrStartCurrent(weight, this.#random), true);
   }
 
   remove(id: string): void {
@@ -247,6 +249,22 @@ export class SwrrPicker {
       out.push({ id, weight: this.#weight[slot], current: this.#currentOf(slot), eligible: this.#eligible[slot] === 1 });
     }
     return out;
+  }
+
+  #insert(id: string, weight: number, current: number, eligible: boolean): void {
+    if (this.#slotOf.has(id)) throw duplicateSwrrMember(id);
+    assertSwrrWeight(id, weight);
+    if (this.#freeSlots.length === 0 && this.#slotOf.size === this.#capacity) this.#grow();
+    const slot = this.#freeSlots.length > 0 ? this.#freeSlots.pop()! : this.#slotOf.size;
+    this.#slotOf.set(id, slot);
+    this.#ids[slot] = id;
+    this.#weight[slot] = weight;
+    this.#seq[slot] = this.#nextSeq++;
+    this.#eligible[slot] = eligible ? 1 : 0;
+    this.#active[slot] = 0;
+    this.#frozen[slot] = current;
+    this.#noteWeight(weight);
+    if (weight > 0 && eligible) this.#activate(slot);
   }
 
   #currentOf(slot: number): number {

@@ -5,9 +5,10 @@
 import { notFound } from '../core/errors.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { BackendPool, DEFAULT_POOL_OPTIONS, type PoolOptions, type PoolView } from './pool.js';
-import type { WeightPolicy } from './weight-policy.js';
+import type { RoutingPolicy } from './routing-policy.js';
 
-export type PolicyFactory = (model: string, version: string) => WeightPolicy;
+/** The routing policy of each new pool (`--policy`, overridden per pool by `--pool-policy`). */
+export type PolicyFactory = (model: string, version: string) => RoutingPolicy;
 
 export class PoolSet {
   readonly #pools = new Map<string, Map<string, BackendPool>>();
@@ -85,6 +86,14 @@ export class PoolSet {
 
   recomputeWeights(nowMs: number): void {
     for (const pool of this.pools()) pool.recomputeWeights(nowMs);
+  }
+
+  /** The gateway's periodic update: new weights, then success-rate outlier detection over the interval. */
+  tick(nowMs: number): void {
+    for (const pool of this.pools()) {
+      pool.recomputeWeights(nowMs);
+      pool.detectOutliers(nowMs);
+    }
   }
 
   view(nowMs: number): PoolView[] {

@@ -1,34 +1,63 @@
 /**
- * The backends serving one (model, version), the SWRR picker over them, and the per-member state
- * that routing needs: weight from the pool's policy, in-flight count against the closed-loop cap,
- * drain state and outlier ejection. Every method takes the clock value it acts at.
+ * The backends serving one (model, version), the pick policy over them, and the per-member state
+ * that routing needs: weight from the pool's weight policy, in-flight count against the closed-loop
+ * cap, drain state and outlier ejection. The pool decides who may be picked; the pick policy
+ * (picker.ts) decides who is. Every method takes the clock value it acts at.
  */
 import type { Backend } from './backend.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
-import { chooseShortestExpectedDelay, inFlightCap } from './in-flight-guard.js';
+import { chooseShortestExpectedDelay, expectedDelay, inFlightCap, type DelayCandidate } from './in-flight-guard.js';
 import { hardwareCapacity, type LoadReport } from '../core/load-report.js';
-import { SwrrPicker } from './picker-swrr.js';
-import type { WeightInput, WeightPolicy } from './weight-policy.js';
+import type { PickMember, PickPolicy, ProbeAnswer } from './picker.js';
+import type { RoutingPolicy } from './routing-policy.js';
+import type { WeightInput } from './weight-policy.js';
 
 export const DEFAULT_CONSECUTIVE_FAILURES_TO_EJECT = 5;
 export const DEFAULT_BASE_EJECTION_MS = 1_000;
 export const DEFAULT_MAX_EJECTION_MS = 30_000;
 /** Outlier ejection never takes more than this share of a pool out (Envoy's panic threshold). */
 export const MAX_EJECTED_SHARE = 0.5;
+/**
+ * Success-rate outlier detection, run once per weight interval: a member that answered at least
+ * SUCCESS_RATE_MIN_REQUESTS requests in the interval is ejected when its success rate is more than
+ * SUCCESS_RATE_MAX_DEFICIT below that of every other answer of the pool in the interval (at least
+ * as many). It catches a node that fails a share of its requests without ever failing five in a
+ * row (fast errors: the node looks idle, so every load-aware policy sends it more), while errors
+ * that every node gives alike (a bad model, bad inputs) eject no one. Envoy's `success_rate` rule
+ * compares with mean − 1.9 σ over at least 5 hosts; a pool whose traffic the delay check sends to
+ * two fast nodes has too few measured members for that, hence the comparison with the rest.
+ */
+export const SUCCESS_RATE_MIN_REQUESTS = 20;
+export const SUCCESS_RATE_MAX_DEFICIT = 0.1;
 
 export type MemberState = 'ready' | 'draining';
 
 /**
- * How an attempt on a member ended. `cancelled`: its caller stopped waiting (client gone, deadline
- * passed); it says nothing about the node.
+ * Largest pool where every pick checks the policy's choice against every member's expected delay
+ * (an O(n) scan, about 1 ns per member); larger pools rely on the in-flight cap alone.
  */
-export type ReleaseOutcome = 'ok' | 'client_error' | 'server_error' | 'transport_error' | 'cancelled';
+export const DELAY_CHECK_MAX_MEMBERS = 256;
+/** A member sent nothing for this long may be explored (see BackendPool #exploring). */
+export const EXPLORE_AFTER_MS = 1_000;
+/** Only members whose weight is below this share of their hardware prior are explored. */
+export const EXPLORE_BELOW_PRIOR_SHARE = 0.5;
+
+function delayCandidate(m: PoolMember): DelayCandidate {
+  return { id: m.id, inFlight: m.inFlight, weight: m.weight, slots: m.report?.slots ?? m.spec.slots };
+}
+
+import type { ReleaseOutcome } from './pool-outcome.js';
+
+export type { ReleaseOutcome } from './pool-outcome.js';
 
 export interface PoolOptions {
   consecutiveFailuresToEject: number;
   baseEjectionMs: number;
   maxEjectionMs: number;
-  /** Closed-loop guard: a member at this many in-flight requests per execution slot sits out. */
+  /**
+   * Closed-loop guard: a member at this many in-flight requests per execution slot sits out.
+   * Undefined: the default factor; 0: no guard (members take any number in flight).
+   */
   inFlightPerSlot?: number;
 }
 
@@ -50,7 +79,7 @@ export interface MemberSpec {
   slots?: number;
 }
 
-export class PoolMember {
+export class PoolMember implements PickMember {
   state: MemberState = 'ready';
   weight: number;
   report?: LoadReport;
@@ -59,6 +88,9 @@ export class PoolMember {
   requests = 0;
   failures = 0;
   consecutiveFailures = 0;
+  /** Answers since the last success-rate check: successes (client errors count as such) and server errors. */
+  intervalSuccesses = 0;
+  intervalServerErrors = 0;
   ejections = 0;
   ejectedUntilMs = -Infinity;
   /**
@@ -68,6 +100,8 @@ export class PoolMember {
    */
   unreachableSinceMs?: number;
   eligible = true;
+  /** When it was last picked (for exploration by the delay check). */
+  lastPickedAtMs = -Infinity;
 
   constructor(public spec: MemberSpec, readonly joinedAtMs: number, private readonly inFlightPerSlot?: number) {
     this.weight = spec.staticWeight ?? spec.capacity;
@@ -82,6 +116,7 @@ export class PoolMember {
   }
 
   get cap(): number {
+    if (this.inFlightPerSlot === 0) return Infinity;
     const slots = this.report?.slots ?? this.spec.slots;
     return slots ? inFlightCap(slots, { factor: this.inFlightPerSlot }) : Infinity;
   }
@@ -98,6 +133,29 @@ export interface PoolMemberView {
   failures: number;
 }
 
+/**
+ * One call's hold on a member, from pick to end: `end` releases the member and tells the pick
+ * policy how the call went (grpc-js's onCallEnded).
+ */
+export class PoolAttempt {
+  #ended = false;
+
+  constructor(
+    private readonly pool: BackendPool,
+    readonly member: PoolMember,
+    readonly pickedAtMs: number,
+    private readonly onCallEnded?: (outcome: ReleaseOutcome, latencyMs: number, nowMs: number) => void,
+  ) {}
+
+  /** Ends the call once; later calls are ignored (a retry loop may reach it twice on an error path). */
+  end(outcome: ReleaseOutcome, nowMs: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.pool.release(this.member, outcome, nowMs);
+    this.onCallEnded?.(outcome, nowMs - this.pickedAtMs, nowMs);
+  }
+}
+
 export interface PoolView {
   model: string;
   version: string;
@@ -108,17 +166,17 @@ export interface PoolView {
 export class BackendPool {
   readonly #members = new Map<string, PoolMember>();
   readonly #ejected = new Set<PoolMember>();
-  readonly #picker: SwrrPicker;
+  readonly #picker: PickPolicy;
 
   constructor(
     readonly model: string,
     readonly version: string,
     public metadata: ModelMetadata,
-    readonly policy: WeightPolicy,
+    readonly policy: RoutingPolicy,
     private readonly options: PoolOptions = DEFAULT_POOL_OPTIONS,
     random: () => number = Math.random,
   ) {
-    this.#picker = new SwrrPicker({ random });
+    this.#picker = policy.createPicker({ random, probe: (id) => this.#probe(id) });
   }
 
   get size(): number {
@@ -142,7 +200,7 @@ export class BackendPool {
     }
     const member = new PoolMember(spec, nowMs, this.options.inFlightPerSlot);
     this.#members.set(spec.id, member);
-    this.#picker.add(spec.id, member.weight);
+    this.#picker.add(member);
     this.recomputeWeights(nowMs);
     return member;
   }
@@ -153,7 +211,7 @@ export class BackendPool {
     this.#members.delete(id);
     this.#ejected.delete(member);
     this.#picker.remove(id);
-    this.policy.forget(id);
+    this.policy.weights.forget(id);
     return true;
   }
 
@@ -187,7 +245,7 @@ export class BackendPool {
         joinedAtMs: m.joinedAtMs,
       });
     }
-    const weights = this.policy.update(inputs, nowMs);
+    const weights = this.policy.weights.update(inputs, nowMs);
     for (const [id, weight] of weights) {
       const member = this.#members.get(id);
       if (!member || !(weight >= 0) || !Number.isFinite(weight)) continue;
@@ -197,11 +255,48 @@ export class BackendPool {
     for (const m of this.#members.values()) this.#refreshEligibility(m, nowMs);
   }
 
+  /**
+   * Success-rate outlier detection over the answers since the last call (see
+   * SUCCESS_RATE_MIN_REQUESTS); the gateway calls it once per weight interval. Returns the ids it
+   * ejected.
+   */
+  detectOutliers(nowMs: number): string[] {
+    let successes = 0;
+    let answered = 0;
+    for (const m of this.#members.values()) {
+      successes += m.intervalSuccesses;
+      answered += m.intervalSuccesses + m.intervalServerErrors;
+    }
+    const outliers: PoolMember[] = [];
+    for (const m of this.#members.values()) {
+      const own = m.intervalSuccesses + m.intervalServerErrors;
+      const others = answered - own;
+      if (own < SUCCESS_RATE_MIN_REQUESTS || others < SUCCESS_RATE_MIN_REQUESTS) continue;
+      const rate = m.intervalSuccesses / own;
+      const othersRate = (successes - m.intervalSuccesses) / others;
+      if (rate < othersRate - SUCCESS_RATE_MAX_DEFICIT) outliers.push(m);
+    }
+    for (const m of this.#members.values()) {
+      m.intervalSuccesses = 0;
+      m.intervalServerErrors = 0;
+    }
+    return outliers.filter((m) => this.eject(m.id, nowMs)).map((m) => m.id);
+  }
+
   /** Picks a member and counts the request as in flight on it; undefined when none can take it. */
   acquire(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
+    return this.attempt(nowMs, exclude)?.member;
+  }
+
+  /**
+   * Picks a member for one call and counts it in flight; the call ends with `attempt.end(outcome)`.
+   * Undefined when no member can take it. `exclude`: members already tried for this call.
+   */
+  attempt(nowMs: number, exclude?: ReadonlySet<string>): PoolAttempt | undefined {
     this.#expireEjections(nowMs);
     let skipped: PoolMember[] | undefined;
     let chosen: PoolMember | undefined;
+    let onCallEnded: ((outcome: ReleaseOutcome, latencyMs: number, nowMs: number) => void) | undefined;
     // Excluded members (already tried for this request) sit out for this one pick only.
     if (exclude) {
       skipped = [];
@@ -213,15 +308,26 @@ export class BackendPool {
         }
       }
     }
-    const id = this.#picker.pick();
-    if (id !== undefined) chosen = this.#members.get(id);
+    const pick = this.#picker.pick(nowMs);
+    if (pick.kind === 'complete') {
+      chosen = this.#members.get(pick.memberId);
+      onCallEnded = pick.onCallEnded;
+    }
     if (skipped) for (const m of skipped) this.#picker.setEligible(m.id, true);
+    if (chosen && this.#guarded && this.#members.size <= DELAY_CHECK_MAX_MEMBERS && !this.#exploring(chosen, nowMs)) {
+      const sooner = this.#soonerThan(chosen, nowMs, exclude);
+      if (sooner) {
+        chosen = sooner;
+        onCallEnded = undefined; // the policy's feedback is about the member it chose
+      }
+    }
     chosen ??= this.#leastLoadedAtCap(nowMs, exclude);
     if (!chosen) return undefined;
     chosen.inFlight++;
     chosen.requests++;
+    chosen.lastPickedAtMs = nowMs;
     if (chosen.inFlight >= chosen.cap) this.#refreshEligibility(chosen, nowMs);
-    return chosen;
+    return new PoolAttempt(this, chosen, nowMs, onCallEnded);
   }
 
   /**
@@ -235,7 +341,9 @@ export class BackendPool {
       // Neither a success nor a failure of the node.
     } else if (outcome === 'ok' || outcome === 'client_error') {
       member.consecutiveFailures = 0;
+      member.intervalSuccesses++;
     } else {
+      if (outcome === 'server_error') member.intervalServerErrors++;
       member.failures++;
       member.consecutiveFailures++;
       if (outcome === 'transport_error') this.eject(member.id, nowMs, { untilReport: member.report !== undefined });
@@ -289,6 +397,50 @@ export class BackendPool {
     };
   }
 
+  /** A load probe of a member's node, for probing pick policies; rejects when it cannot be probed. */
+  async #probe(id: string): Promise<ProbeAnswer> {
+    const backend = this.#members.get(id)?.spec.backend;
+    if (!backend?.probe) throw new Error(`member '${id}' cannot be probed`);
+    return backend.probe();
+  }
+
+  /**
+   * Whether the policy's choice of a member whose weight was cut far below its hardware prior
+   * stands without the delay check, because it has been sent nothing for EXPLORE_AFTER_MS: without
+   * this the check would never send such a node anything (its low weight makes it look slow), so it
+   * could never show that it recovered. One request per interval at most; a node at its prior (a
+   * slow card, correctly weighted) is never explored.
+   */
+  #exploring(chosen: PoolMember, nowMs: number): boolean {
+    if (chosen.inFlight > 0 || nowMs - chosen.lastPickedAtMs < EXPLORE_AFTER_MS) return false;
+    return chosen.weight < chosen.spec.capacity * EXPLORE_BELOW_PRIOR_SHARE;
+  }
+
+  /** Whether the closed-loop guard (in-flight cap and delay check) is on. */
+  get #guarded(): boolean {
+    return this.options.inFlightPerSlot !== 0;
+  }
+
+  /**
+   * The routable member with the shortest expected delay, if it is strictly shorter than that of
+   * `chosen`; undefined when the policy's choice is as good as any (then it stands, and the
+   * policy's order breaks ties between equal nodes). O(n): only for pools up to
+   * DELAY_CHECK_MAX_MEMBERS.
+   */
+  #soonerThan(chosen: PoolMember, nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
+    let best: PoolMember | undefined;
+    let bestDelay = expectedDelay(delayCandidate(chosen));
+    for (const m of this.#members.values()) {
+      if (m === chosen || !m.eligible || exclude?.has(m.id)) continue;
+      const delay = expectedDelay(delayCandidate(m));
+      if (delay < bestDelay) {
+        best = m;
+        bestDelay = delay;
+      }
+    }
+    return best;
+  }
+
   /**
    * Every routable member is at its in-flight cap: the pool is overloaded, and shedding the request
    * would lose it. Send it to the member with the shortest expected delay instead (O(n), only then).
@@ -296,7 +448,7 @@ export class BackendPool {
   #leastLoadedAtCap(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     const candidates = [...this.#members.values()]
       .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id))
-      .map((m) => ({ id: m.id, inFlight: m.inFlight, weight: m.weight }));
+      .map(delayCandidate);
     const best = chooseShortestExpectedDelay(candidates);
     return best === undefined ? undefined : this.#members.get(best.id);
   }

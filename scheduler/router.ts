@@ -11,7 +11,8 @@
  */
 import { InferError, TransportError, asInferError } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
-import type { BackendPool, PoolMember, ReleaseOutcome } from './pool.js';
+import type { BackendPool } from './pool.js';
+import type { ReleaseOutcome } from './pool-outcome.js';
 import type { PoolSet } from './pool-set.js';
 import { RetryBudget } from './retry-budget.js';
 
@@ -49,28 +50,30 @@ export class Router {
     let tried: Set<string> | undefined;
     let last: WireAnswer | InferError | undefined;
     try {
-      for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt++) {
+      for (let tries = 1; tries <= this.#options.maxAttempts; tries++) {
         if (call.cancellation.reason) throw call.cancellation.reason;
-        if (attempt > 1 && clock() >= call.deadlineMs) break;
-        const member = pool.acquire(clock(), tried);
-        if (!member) break;
+        if (tries > 1 && clock() >= call.deadlineMs) break;
+        const attempt = pool.attempt(clock(), tried);
+        if (!attempt) break;
+        const { member } = attempt;
         let answer: WireAnswer;
         try {
           answer = await member.spec.backend.infer(call, pool.version);
         } catch (err) {
           if (call.cancellation.reason) {
-            this.#end(pool, member, 'cancelled');
+            attempt.end('cancelled', clock());
             throw call.cancellation.reason;
           }
           const error = asInferError(err);
-          this.#end(pool, member, error instanceof TransportError ? 'transport_error' : 'server_error');
+          // end() ignores a member evicted while this attempt was in flight (see BackendPool.release).
+          attempt.end(error instanceof TransportError ? 'transport_error' : 'server_error', clock());
           if (!(error instanceof TransportError)) throw error;
           last = error;
           (tried ??= new Set()).add(member.id);
           this.observer.retry?.(pool, error.reason);
           continue;
         }
-        this.#end(pool, member, outcomeOf(answer.status));
+        attempt.end(outcomeOf(answer.status), clock());
         if (answer.status !== HTTP_UNAVAILABLE) return answer;
         last = answer;
         if (budgetTaken || !this.#budget.tryRetry()) break;
@@ -84,11 +87,6 @@ export class Router {
     if (last instanceof InferError) throw last;
     if (last) return last;
     throw new InferError('UNAVAILABLE', `no ready backend for model '${pool.model}' version ${pool.version}`, 'no_backend');
-  }
-
-  #end(pool: BackendPool, member: PoolMember, outcome: ReleaseOutcome): void {
-    // release() ignores a member evicted while this attempt was in flight (see BackendPool.release).
-    pool.release(member, outcome, this.#options.clock());
   }
 }
 

@@ -100,6 +100,20 @@ export function measuredCapacity(
   return Number.isFinite(m) ? m : undefined;
 }
 
+/**
+ * Capacity from a window too thin for a rate: the node's slots run back to back at the execution
+ * time it measured, slots × 1000 / serviceTimeMs requests/s. The same quantity as qps / utilization
+ * (busy time is completions × service time), from as little as one execution, hence noisier: the
+ * policy lets it raise a weight, never lower one. It is how a node whose weight was cut, and which
+ * then gets almost no traffic, shows that it has recovered.
+ */
+export function thinWindowCapacity(report: LoadReport): number | undefined {
+  const completed = (Math.max(report.completedPerSec, 0) * report.windowMs) / 1000;
+  if (!(completed >= 1) || !(report.serviceTimeMs > 0) || !(report.slots > 0)) return undefined;
+  const m = (report.slots * 1000) / report.serviceTimeMs;
+  return Number.isFinite(m) ? m : undefined;
+}
+
 interface NodeState {
   /** Current weight, in prior units (slow start scales the output, never this). */
   weight: number;
@@ -157,7 +171,10 @@ export class CapacityWeightPolicy implements WeightPolicy {
       } else if (input.report === undefined || nowMs - state.measuredAtMs > this.#measurementExpiryMs) {
         target = prior;
       } else {
-        target = state.weight;
+        // Thin evidence may lift a weight towards what the node now shows (recovery), not cut it.
+        const thin = thinWindowCapacity(input.report);
+        const shown = thin === undefined ? undefined : Math.min(thin / ratePerUnit, prior * this.#clampRatio);
+        target = shown !== undefined && shown > state.weight ? shown : state.weight;
       }
       state.weight = this.#step(state.weight, target, nowMs - state.atMs);
       state.atMs = nowMs;

@@ -13,15 +13,15 @@ import {
 
 describe('inFlightCap', () => {
   it('defaults', () => {
-    expect(DEFAULT_IN_FLIGHT_CAP_FACTOR).toBe(4);
-    expect(DEFAULT_MIN_IN_FLIGHT_CAP).toBe(4);
+    expect(DEFAULT_IN_FLIGHT_CAP_FACTOR).toBe(2);
+    expect(DEFAULT_MIN_IN_FLIGHT_CAP).toBe(2);
   });
 
   it.each<[string, number | undefined, InFlightCapOptions, number]>([
-    ['4 slots × 4', 4, {}, 16],
-    ['1 slot × 4', 1, {}, 4],
-    ['0 slots (models loading): the minimum', 0, {}, 4],
-    ['negative slots: the minimum', -2, {}, 4],
+    ['4 slots × 2', 4, {}, 8],
+    ['1 slot × 2', 1, {}, 2],
+    ['0 slots (models loading): the minimum', 0, {}, 2],
+    ['negative slots: the minimum', -2, {}, 2],
     ['unknown slots: no cap', undefined, {}, Infinity],
     ['fractional product rounds up', 3, { factor: 2.5 }, 8],
     ['factor 1, min 1', 1, { factor: 1, min: 1 }, 1],
@@ -62,6 +62,13 @@ describe('expectedDelay', () => {
     [{ id: 'a', inFlight: 0, weight: -1 }, Infinity],
     [{ id: 'a', inFlight: 0, weight: NaN }, Infinity],
     [{ id: 'a', inFlight: 0, weight: Infinity }, Infinity],
+    // With slots: a free slot costs one slot's service time (slots / weight), whatever is in flight.
+    [{ id: 'a', inFlight: 0, weight: 4, slots: 2 }, 0.5],
+    [{ id: 'a', inFlight: 1, weight: 4, slots: 2 }, 0.5],
+    [{ id: 'a', inFlight: 2, weight: 4, slots: 2 }, 0.75],
+    [{ id: 'a', inFlight: 7, weight: 4, slots: 2 }, 2],
+    [{ id: 'a', inFlight: 0, weight: 1, slots: 2 }, 2],
+    [{ id: 'a', inFlight: 0, weight: 1, slots: 0 }, 1],
   ])('%j → %d', (candidate, expected) => {
     expect(expectedDelay(candidate)).toBe(expected);
   });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { SwrrPicker, type SwrrMemberState } from '../../scheduler/picker-swrr.js';
 import { NaiveSwrrPicker } from '../../scheduler/picker-swrr-naive.js';
+import { seededRandom } from '../../bench/support/seeded-random.js';
 
 type Picker = SwrrPicker | NaiveSwrrPicker;
 type Make = (random?: () => number) => Picker;
@@ -10,18 +11,6 @@ const PICKERS: [string, Make][] = [
   ['NaiveSwrrPicker', (random) => new NaiveSwrrPicker({ random })],
 ];
 
-/** Weyl sequence through murmur3's 32-bit finaliser: small, seedable, good enough for tests. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 2 ** 32;
-  };
-}
 
 function randomInt(random: () => number, lo: number, hi: number): number {
   return lo + Math.floor(random() * (hi - lo + 1));

@@ -8,10 +8,10 @@ import { PoolSet } from '../../scheduler/pool-set.js';
 import { BackendPool, DEFAULT_POOL_OPTIONS } from '../../scheduler/pool.js';
 import { RetryBudget } from '../../scheduler/retry-budget.js';
 import { Router } from '../../scheduler/router.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
+import { createRoutingPolicy } from '../../scheduler/routing-policy.js';
 
 const META: ModelMetadata = { name: 'm', versions: ['1'], platform: 'test', inputs: [], outputs: [], maxBatchSize: 0 };
-const noSlowStart = () => createWeightPolicy('static', { slowStartWindowMs: 0 });
+const noSlowStart = () => createRoutingPolicy('static', { slowStartWindowMs: 0 });
 
 /** What a scripted node does with one call: answer 200, answer another status, or give no answer (throw). */
 type Scripted = 'ok' | number | InferError;
@@ -50,8 +50,8 @@ function poolWith(weights: Record<string, number>, options = DEFAULT_POOL_OPTION
 }
 
 describe('BackendPool', () => {
-  it('picks in the exact SWRR sequence of its static weights', () => {
-    const { pool } = poolWith({ a: 5, b: 1, c: 1 });
+  it('picks in the exact SWRR sequence of its static weights (guard off)', () => {
+    const { pool } = poolWith({ a: 5, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 0 });
     const seq: string[] = [];
     for (let i = 0; i < 7; i++) {
       const m = pool.acquire(0)!;
@@ -166,6 +166,88 @@ describe('BackendPool', () => {
     // Both at cap: the next one goes where (in_flight + 1) / weight is least: a (5/3 < 5/1).
     const overflow = pool.acquire(0)!;
     expect(overflow.id).toBe('a');
+  });
+
+  it('with the guard, sends a request where it would be answered sooner than at the policy\'s choice', () => {
+    // a: 4 units over 2 slots (one slot serves in 2/4 = 0.5), b and c: 1 unit over 2 slots (2/1 = 2).
+    const { pool } = poolWith({ a: 4, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 4 });
+    for (const id of ['a', 'b', 'c']) pool.upsert({ ...pool.member(id)!.spec, slots: 2 }, 0);
+    const picks: string[] = [];
+    const held = [];
+    // a's delay max(2, k+1)/4 stays below b's and c's 2 until a holds 7: every pick goes to a.
+    for (let i = 0; i < 7; i++) {
+      const m = pool.acquire(0)!;
+      picks.push(m.id);
+      held.push(m);
+    }
+    expect(picks.join('')).toBe('aaaaaaa');
+    // From here a's delay (8/4 = 2) ties b's and c's: the policy's own choice stands, and a then
+    // reaches its in-flight cap (8): b and c take the traffic.
+    const next = new Set([pool.acquire(0)!.id, pool.acquire(0)!.id, pool.acquire(0)!.id]);
+    expect([...next].sort()).toEqual(['a', 'b', 'c']);
+    expect(pool.member('a')!.inFlight).toBe(8);
+  });
+
+  it('lets the policy explore a member whose weight was cut far below its prior, once per second', () => {
+    // a: cards worth 4, weighted 0.4 (measured slow); b: 1 and 1. The delay check alone would never
+    // send a anything (1 / 0.4 > 1 / 1), so a could never show it recovered.
+    const pool = new BackendPool('m', '1', META, noSlowStart(), DEFAULT_POOL_OPTIONS, () => 0);
+    pool.upsert({ id: 'a', nodeId: 'a', url: 'http://a', backend: new ScriptedBackend('a'), capacity: 4, staticWeight: 0.4 }, 0);
+    pool.upsert({ id: 'b', nodeId: 'b', url: 'http://b', backend: new ScriptedBackend('b'), capacity: 1, staticWeight: 1 }, 0);
+    const picksOfA = (nowMs: number) => {
+      let count = 0;
+      for (let i = 0; i < 20; i++) {
+        const m = pool.acquire(nowMs)!;
+        if (m.id === 'a') count++;
+        pool.release(m, 'ok', nowMs);
+      }
+      return count;
+    };
+    expect(picksOfA(0)).toBe(1);
+    expect(picksOfA(500)).toBe(0); // picked less than a second ago
+    expect(picksOfA(1_600)).toBe(1);
+    // At its prior share or above, a member is never explored: a slow card stays unused.
+    pool.upsert({ id: 'a', nodeId: 'a', url: 'http://a', backend: new ScriptedBackend('a'), capacity: 0.4, staticWeight: 0.4 }, 0);
+    expect(picksOfA(5_000)).toBe(0);
+  });
+
+  it('without the guard, the policy\'s choice always stands', () => {
+    const { pool } = poolWith({ a: 4, b: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 0 });
+    const seq: string[] = [];
+    for (let i = 0; i < 5; i++) seq.push(pool.acquire(0)!.id);
+    expect(seq.filter((id) => id === 'b')).toHaveLength(1);
+  });
+
+  it('the delay check never picks a member excluded for this call', () => {
+    const { pool } = poolWith({ a: 4, b: 1 });
+    for (let i = 0; i < 5; i++) expect(pool.acquire(0, new Set(['a']))!.id).toBe('b');
+  });
+
+  it.each<[string, Record<string, [number, number]>, string[]]>([
+    // member → [answers in the interval, fail one in N (0: never)]
+    ['one node failing 1 in 5 among healthy ones', { a: [40, 0], b: [40, 0], h: [40, 5] }, ['h']],
+    ['two nodes only: still detected', { a: [40, 0], h: [40, 5] }, ['h']],
+    ['every node failing alike (a bad model or bad inputs): no one', { a: [40, 5], b: [40, 5], h: [40, 5] }, []],
+    ['too few answers from the failing node', { a: [40, 0], h: [15, 5] }, []],
+    ['too few answers from the rest', { a: [10, 0], h: [40, 5] }, []],
+    ['a small deficit (1 in 20 vs none) is within the margin', { a: [40, 0], h: [40, 20] }, []],
+  ])('success-rate ejection over one interval: %s', (_name, script, expected) => {
+    const { pool } = poolWith(Object.fromEntries(Object.keys(script).map((id) => [id, 1])));
+    for (const [id, [n, failEvery]] of Object.entries(script)) {
+      const m = pool.member(id)!;
+      for (let i = 0; i < n; i++) {
+        m.inFlight++;
+        // Failures spread out: never five in a row, so consecutive-failure ejection stays out of it.
+        pool.release(m, failEvery > 0 && i % failEvery === 0 ? 'server_error' : 'ok', 0);
+      }
+    }
+    expect(pool.detectOutliers(0)).toEqual(expected);
+    for (const id of expected) {
+      expect(pool.member(id)!.isEjected(500)).toBe(true);
+      expect(pool.member(id)!.isEjected(1_000)).toBe(false); // the base ejection time, 1 s
+    }
+    // The counts start again each interval: a quiet interval ejects no one.
+    expect(pool.detectOutliers(2_000)).toEqual([]);
   });
 
   it('reports the operator view with every field', () => {

@@ -16,7 +16,7 @@ import { PoolSet } from '../../scheduler/pool-set.js';
 import { NodeRegistry } from '../../scheduler/registry.js';
 import { Router } from '../../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../../scheduler/static-backends.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
+import { createRoutingPolicy } from '../../scheduler/routing-policy.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
 
 let server: EmbeddedServer;
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 function setup(clock = () => Date.now()) {
-  const pools = new PoolSet(() => createWeightPolicy('static', { slowStartWindowMs: 0 }));
+  const pools = new PoolSet(() => createRoutingPolicy('static', { slowStartWindowMs: 0 }));
   const backends: RemoteBackend[] = [];
   const registry = new NodeRegistry(pools, {
     evictAfterMs: 2_500,

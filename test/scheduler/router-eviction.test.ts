@@ -7,7 +7,7 @@ import type { Backend } from '../../scheduler/backend.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import type { MemberSpec } from '../../scheduler/pool.js';
 import { Router } from '../../scheduler/router.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
+import { createRoutingPolicy } from '../../scheduler/routing-policy.js';
 
 const METADATA: ModelMetadata = {
   name: 'm', versions: ['1'], platform: 'sim', maxBatchSize: 0,
@@ -45,7 +45,7 @@ function spec(id: string, backend: Backend): MemberSpec {
 }
 
 function setup() {
-  const pools = new PoolSet(() => createWeightPolicy('static', { slowStartWindowMs: 0 }));
+  const pools = new PoolSet(() => createRoutingPolicy('static', { slowStartWindowMs: 0 }));
   const pool = pools.getOrCreate('m', '1', METADATA);
   return { pools, pool, router: new Router(pools) };
 }

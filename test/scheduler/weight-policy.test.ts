@@ -25,6 +25,7 @@ import {
   DEFAULT_ASTRA_MIN_WEIGHT_FRACTION,
 } from '../../scheduler/weight-policy-astra.js';
 import {
+  thinWindowCapacity,
   CapacityWeightPolicy,
   DEFAULT_CAPACITY_CLAMP_RATIO,
   DEFAULT_ERROR_PENALTY,
@@ -397,6 +398,32 @@ describe('CapacityWeightPolicy', () => {
       [T0 + 39_000, slow, 0.5], // measured again: drop at once
     ];
     for (const [now, a, expected] of table) expectWeights(weightsOf(policy, [a, ...rest], now), [expected, 2, 4]);
+  });
+
+  it('a thin window may lift a cut weight by the execution time it shows (recovery), never cut one', () => {
+    const policy = new CapacityWeightPolicy();
+    const rest = [measuring('b', 2, RATE), measuring('c', 4, RATE)];
+    const slow = reporting('a', 1, { completedPerSec: 50, utilization: 0.5 }); // 100/unit → 0.5
+    // 2 completions, 4 slots at 20 ms each: 200 requests/s = 200/unit, the pool's rate → target 1.
+    const recovered = reporting('a', 1, { completedPerSec: 2, utilization: 0.01, serviceTimeMs: 20 });
+    // 2 completions at 80 ms: 50/unit → 0.25, below the weight: ignored.
+    const slower = reporting('a', 1, { completedPerSec: 2, utilization: 0.02, serviceTimeMs: 80 });
+    const table: [number, WeightInput, number][] = [
+      [T0, slow, 0.5],
+      [T0 + 3_000, slower, 0.5],
+      [T0 + 6_000, recovered, 0.75], // half the gap to 1 in 3 s
+      [T0 + 9_000, recovered, 0.875],
+    ];
+    for (const [now, a, expected] of table) expectWeights(weightsOf(policy, [a, ...rest], now), [expected, 2, 4]);
+  });
+
+  it.each<[string, Partial<LoadReport>, number | undefined]>([
+    ['one completion, 2 slots at 25 ms', { completedPerSec: 1, serviceTimeMs: 25, slots: 2 }, 80],
+    ['no completion', { completedPerSec: 0, serviceTimeMs: 25, slots: 2 }, undefined],
+    ['no execution time', { completedPerSec: 3, serviceTimeMs: 0, slots: 2 }, undefined],
+    ['no slots', { completedPerSec: 3, serviceTimeMs: 25, slots: 0 }, undefined],
+  ])('thinWindowCapacity: %s', (_name, load, expected) => {
+    expect(thinWindowCapacity(loadReport(load))).toBe(expected);
   });
 
   it('never measured, thin windows: the prior', () => {
