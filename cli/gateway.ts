@@ -25,7 +25,7 @@ import { grpcTargetOf, type LoadReport } from '../core/load-report.js';
 import { startGrpcServer } from '../gateway/grpc/server.js';
 import { Router } from '../scheduler/router.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
-import { createWeightPolicy, isWeightPolicyName, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
+import { createRoutingPolicy, isRoutingPolicyName, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
 import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
@@ -43,6 +43,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], intOption(values, 'slow-start-ms'));
   grpcPortFrom(values);
   grpcMaxMessageBytesFrom(values);
+  inFlightPerSlotFrom(values);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
 }
@@ -58,7 +59,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const grpcPort = grpcPortFrom(values);
   const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
 
-  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: intOption(values, 'in-flight-per-slot', 1) });
+  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: inFlightPerSlotFrom(values) });
   const metrics = new Metrics({ pools: () => pools });
   // The gRPC door each node advertised in its last heartbeat (none: gRPC goes to it over HTTP).
   const grpcTargets = new Map<string, string>();
@@ -134,7 +135,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     ],
   });
   registry.start();
-  const weightTimer = setInterval(() => pools.recomputeWeights(Date.now()), weightIntervalMs);
+  const weightTimer = setInterval(() => pools.tick(Date.now()), weightIntervalMs);
   // A worker's static backends are probed by the primary, which sends every worker the reports.
   const staticSpecs = asWorker ? [] : ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
   const prober = staticSpecs.length ? new StaticBackendProber(staticSpecs, membership, createBackend, (m) => log.warn(m)) : undefined;
@@ -178,7 +179,7 @@ function applyMembership(registry: HeartbeatIntake, message: MembershipMessage):
 /** `--policy capacity --pool-policy ocr_det=astra --pool-policy identity:2=static`. */
 function policyResolver(defaultPolicy: string, perPool: string[], slowStartWindowMs: number) {
   const check = (name: string) => {
-    if (!isWeightPolicyName(name)) throw new Error(`unknown weight policy '${name}' (known: ${WEIGHT_POLICY_NAMES.join(', ')})`);
+    if (!isRoutingPolicyName(name)) throw new Error(`unknown routing policy '${name}' (known: ${ROUTING_POLICY_NAMES.join(', ')})`);
     return name;
   };
   check(defaultPolicy);
@@ -189,8 +190,17 @@ function policyResolver(defaultPolicy: string, perPool: string[], slowStartWindo
     overrides.set(match[2] ? `${match[1]}:${match[2]}` : match[1], check(match[3]));
   }
   const policyFor = (model: string, version: string) =>
-    createWeightPolicy(overrides.get(`${model}:${version}`) ?? overrides.get(model) ?? defaultPolicy, { slowStartWindowMs });
+    createRoutingPolicy(overrides.get(`${model}:${version}`) ?? overrides.get(model) ?? defaultPolicy, { slowStartWindowMs });
   // Build each named policy once now, so that a bad option fails the boot, not the first heartbeat.
-  for (const name of new Set([defaultPolicy, ...overrides.values()])) createWeightPolicy(name, { slowStartWindowMs });
+  for (const name of new Set([defaultPolicy, ...overrides.values()])) createRoutingPolicy(name, { slowStartWindowMs });
   return policyFor;
+}
+
+/** `--in-flight-per-slot N` (N > 0) or `off` (0 to the pool: no in-flight guard). */
+export function inFlightPerSlotFrom(values: ParsedOptions): number {
+  const text = String(values['in-flight-per-slot']);
+  if (text === 'off') return 0;
+  const value = Number(text);
+  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--in-flight-per-slot expects a number > 0 or 'off', got '${text}'`);
+  return value;
 }

@@ -15,6 +15,8 @@ import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
 import { LoadReporter, advertisedGrpcUrl } from '../node/load-reporter.js';
+import type { LoadMeter } from '../node/load-meter.js';
+import { loadProbeBody } from '../core/load-probe.js';
 import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
 import { SimulationControl } from '../engines/sim.js';
 import { buildHttpServer, jsonBody } from '../gateway/http/server.js';
@@ -73,7 +75,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     loadModels,
   });
   let reporter: LoadReporter | undefined;
-  const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation)];
+  const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation, node.host.meter, () => node.host.slots)];
   const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m) });
   await http.listen({ host, port });
   const address = http.server.address();
@@ -130,17 +132,24 @@ async function waitForDrain(node: EmbeddedNode, graceMs: number, timeoutMs: numb
   }
 }
 
-/** The node's own view: its last load report and, with simulated cards, the slowdown control. */
-function nodeRoutes(lastReport: () => unknown, simulation: SimulationControl): FastifyPluginAsync {
+/** The node's own view: its last load report, a load probe, and, with simulated cards, the fault controls. */
+function nodeRoutes(lastReport: () => unknown, simulation: SimulationControl, meter: LoadMeter, slots: () => number): FastifyPluginAsync {
   return async (app) => {
-    app.get('/infergate/node', async () => ({ report: lastReport() ?? null, simulation: { slowdown: simulation.slowdown } }));
+    const simulationView = () => ({ slowdown: simulation.slowdown, error_rate: simulation.errorRate });
+    app.get('/infergate/node', async () => ({ report: lastReport() ?? null, simulation: simulationView() }));
+    // Prequal's probe: answered from counters, no model work, so a gateway may ask per request.
+    app.get('/infergate/probe', async () => loadProbeBody(meter.probe(slots())));
     app.put('/infergate/sim', async (request) => {
-      const body = jsonBody<{ slowdown?: unknown }>(request.body);
-      if (typeof body?.slowdown !== 'number' || !(body.slowdown > 0)) {
-        throw invalidArg('expected {"slowdown": <number > 0>} (SIMULATED cards only)', 'bad_sim');
+      const body = jsonBody<{ slowdown?: unknown; error_rate?: unknown }>(request.body);
+      const { slowdown, error_rate: errorRate } = body ?? {};
+      const badSlowdown = slowdown !== undefined && (typeof slowdown !== 'number' || !(slowdown > 0) || !Number.isFinite(slowdown));
+      const badErrorRate = errorRate !== undefined && (typeof errorRate !== 'number' || !(errorRate >= 0 && errorRate <= 1));
+      if (badSlowdown || badErrorRate || (slowdown === undefined && errorRate === undefined)) {
+        throw invalidArg('expected {"slowdown": <number > 0>, "error_rate": <0..1>}, either or both (SIMULATED cards only)', 'bad_sim');
       }
-      simulation.slowdown = body.slowdown;
-      return { slowdown: simulation.slowdown };
+      if (slowdown !== undefined) simulation.slowdown = slowdown as number;
+      if (errorRate !== undefined) simulation.errorRate = errorRate as number;
+      return simulationView();
     });
   };
 }

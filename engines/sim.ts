@@ -4,7 +4,7 @@
  * cards of different speeds on one machine; a SimulationControl degrades a node at run time.
  */
 import type { Card } from '../adapters/card.js';
-import { invalidArg } from '../core/errors.js';
+import { InferError, invalidArg } from '../core/errors.js';
 import type { ModelDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
@@ -13,9 +13,30 @@ import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec }
 /** Run-time knobs of the simulator, shared by every simulated instance of a node. */
 export class SimulationControl {
   #slowdown = 1;
+  #errorRate = 0;
 
-  constructor(slowdown = 1) {
+  constructor(slowdown = 1, private readonly random: () => number = Math.random) {
     this.slowdown = slowdown;
+  }
+
+  /**
+   * Share of requests that fail at once with a SIMULATED internal error (500) instead of running:
+   * a node that answers fast errors, which a latency-only policy mistakes for a fast node.
+   */
+  get errorRate(): number {
+    return this.#errorRate;
+  }
+
+  set errorRate(value: number) {
+    if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+      throw new RangeError(`simulation error rate must be a number in [0, 1], got ${String(value)}`);
+    }
+    this.#errorRate = value;
+  }
+
+  /** Draws whether one request fails (errorRate of them). */
+  failsNext(): boolean {
+    return this.#errorRate > 0 && this.random() < this.#errorRate;
   }
 
   /** Multiplies every simulated service time: 2 makes the node's simulated cards twice as slow. */
@@ -145,10 +166,11 @@ export class SimModelInstance implements ModelInstance {
   }
 
   async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
-    const ms = this.serviceMs();
+    const failed = batch.map(() => this.#control.failsNext());
     this.executions++;
-    await this.#sleep(ms);
-    return batch.map((req) => this.#echo(req));
+    // A batch whose every request fails answers at once: the fast errors of a broken node.
+    if (!failed.every(Boolean)) await this.#sleep(this.serviceMs());
+    return batch.map((req, i) => (failed[i] ? simulatedFault() : this.#echo(req)));
   }
 
   async unload(): Promise<void> {}
@@ -175,4 +197,8 @@ export class SimModelInstance implements ModelInstance {
     if (req.id !== undefined) response.id = req.id;
     return response;
   }
+}
+
+function simulatedFault(): InferError {
+  return new InferError('INTERNAL', 'SIMULATED fault: this node fails a share of its requests (PUT /infergate/sim error_rate)', 'sim_fault');
 }

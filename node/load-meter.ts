@@ -2,6 +2,7 @@
  * Node-wide load accounting for heartbeats: counters that only grow, read as differences between
  * two snapshots, so the window is whatever elapsed between two reports.
  */
+import type { LoadProbe } from '../core/load-probe.js';
 export interface LoadCounters {
   atMs: number;
   completed: number;
@@ -23,6 +24,9 @@ export interface LoadWindow {
   utilization: number;
 }
 
+/** Weight of the newest request in recentServiceMs: about the last ten requests count. */
+const RECENT_SERVICE_WEIGHT = 0.2;
+
 export class LoadMeter {
   #completed = 0;
   #errors = 0;
@@ -34,6 +38,8 @@ export class LoadMeter {
   #nextToken = 0;
   inFlight = 0;
   queueDepth = 0;
+  /** EWMA of the execution time of recent requests (0 before the first): what a probe's estimate scales. */
+  recentServiceMs = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
@@ -55,6 +61,19 @@ export class LoadMeter {
     else this.#errors++;
     this.#serviceMsTotal += serviceMs;
     this.#latencyMsTotal += latencyMs;
+    if (serviceMs > 0) {
+      this.recentServiceMs = this.recentServiceMs === 0 ? serviceMs : this.recentServiceMs + RECENT_SERVICE_WEIGHT * (serviceMs - this.recentServiceMs);
+    }
+  }
+
+  /**
+   * A load probe's answer: in flight now, and the latency a request accepted now should see, the
+   * recent execution time times one plus the queue ahead of it per slot. Present-tense, unlike the
+   * windowed report, so it shows a slowdown within a few requests.
+   */
+  probe(slots: number): LoadProbe {
+    const queuedPerSlot = this.queueDepth / Math.max(slots, 1);
+    return { inFlight: this.inFlight, latencyMs: this.recentServiceMs * (1 + queuedPerSlot) };
   }
 
   snapshot(): LoadCounters {

@@ -11,6 +11,7 @@
  * A gRPC inference goes to the node's gRPC door, as it came, when the node advertises one
  * (grpc-forwarder.ts); to a node without one it goes over HTTP, re-encoded (grpc-http-bridge.ts).
  */
+import { parseLoadProbe, type LoadProbe } from '../core/load-probe.js';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Cancellation } from '../core/cancellation.js';
 import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
@@ -28,6 +29,8 @@ export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
 /** Control requests (metadata, config, index) get this long. */
 export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
+/** A probe answer later than this is useless to a pick: the load it describes has moved on. */
+export const PROBE_TIMEOUT_MS = 500;
 
 export interface RemoteBackendOptions {
   connections: number;
@@ -127,6 +130,13 @@ export class RemoteBackend {
     const response = await this.#send({ method, path, headersTimeout: CONTROL_REQUEST_TIMEOUT_MS, bodyTimeout: CONTROL_REQUEST_TIMEOUT_MS });
     if (response.status !== 200) throw errorFromBody(response.status, response.body, this.url);
     return JSON.parse(response.body.toString('utf8')) as T;
+  }
+
+  /** The node's load probe (Prequal); a node that does not answer within PROBE_TIMEOUT_MS counts as unprobed. */
+  async probe(): Promise<LoadProbe> {
+    const response = await this.#send({ method: 'GET', path: '/infergate/probe', headersTimeout: PROBE_TIMEOUT_MS, bodyTimeout: PROBE_TIMEOUT_MS });
+    if (response.status !== 200) throw errorFromBody(response.status, response.body, this.url);
+    return parseLoadProbe(JSON.parse(response.body.toString('utf8')));
   }
 
   /** A control request (model load/unload) with a JSON body; rejects with the node's error, in the protocol's shape. */

@@ -1,7 +1,9 @@
 /**
  * Request shares across backends of different speed, real processes: a gateway and three
  * SIMULATED backends with one card each, fast (coefficient 4), medium (2) and slow (1). Shares are
- * read from the gateway's own `requests` counters in /infergate/pools.
+ * read from the gateway's own `requests` counters in /infergate/pools. The weight tests turn the
+ * closed-loop guard off (`--in-flight-per-slot off`): with it, the shortest-expected-delay check,
+ * not the weights alone, decides where a request goes (the last test).
  */
 import { describe, expect, it } from 'vitest';
 import { ClosedLoopLoad, PoolSampler, clusterTest, note, pct, requestShares, samplePools, sleep, summarize } from '../support/cluster.js';
@@ -14,17 +16,16 @@ const NODES = [
   { nodeId: 'slow', simCards: 'slow:1' },
 ];
 const CAPACITY_SHARE: Record<string, number> = { fast: 4 / 7, medium: 2 / 7, slow: 1 / 7 };
+const GUARD_OFF = ['--in-flight-per-slot', 'off'];
 
 describe('shares by capacity (real processes)', () => {
   it('static: 840 requests split 4:2:1 within ±3 points', async () => {
     const cluster = newCluster();
     // Slow start off: the static weights are the capacities from the first request.
-    const gateway = await cluster.startGateway({ policy: 'static', slowStartMs: 0 });
+    const gateway = await cluster.startGateway({ policy: 'static', slowStartMs: 0, extraArgs: GUARD_OFF });
     await cluster.startBackends(NODES);
 
     const before = await samplePools(gateway.url);
-    // Concurrency 8 stays below every node's in-flight cap (4 per slot × 2 slots): at the cap the
-    // closed-loop guard, not the weights, decides, and shares drift from 4:2:1.
     const result = await new ClosedLoopLoad({ url: gateway.url, concurrency: 8, maxRequests: 840 }).start().done;
     const after = await samplePools(gateway.url);
 
@@ -48,7 +49,7 @@ describe('shares by capacity (real processes)', () => {
     // ~3× instead of 4× the slow one. The policy reads what the node measures; the longer service
     // time keeps that lag a small part of it.
     const cluster = newCluster({ serviceMs: 60 });
-    const gateway = await cluster.startGateway({ policy: 'capacity', slowStartMs: 0, weightIntervalMs: 500 });
+    const gateway = await cluster.startGateway({ policy: 'capacity', slowStartMs: 0, weightIntervalMs: 500, extraArgs: GUARD_OFF });
     await cluster.startBackends(NODES.map((n) => ({ ...n, heartbeatMs: 500 })));
 
     // Concurrency 12 against 12 execution slots: every node busy (utilization well above zero, so
@@ -80,5 +81,23 @@ describe('shares by capacity (real processes)', () => {
     expect(weights.fast / weights.slow).toBeLessThan(5);
     expect(weights.medium / weights.slow).toBeGreaterThan(1.5);
     expect(weights.medium / weights.slow).toBeLessThan(2.5);
+  });
+
+  it('with the guard (the default), light load goes to the cards that answer soonest: the slow card gets almost none', async () => {
+    const cluster = newCluster();
+    const gateway = await cluster.startGateway({ policy: 'static', slowStartMs: 0 });
+    await cluster.startBackends(NODES);
+
+    const before = await samplePools(gateway.url);
+    // Concurrency 3: the fast card (2 slots, 5 ms) always has a free slot or the shortest wait, so
+    // the slow card (20 ms per request) would only ever add latency.
+    const result = await new ClosedLoopLoad({ url: gateway.url, concurrency: 3, maxRequests: 600 }).start().done;
+    const after = await samplePools(gateway.url);
+    const summary = summarize(result.records);
+    expect(summary.errors).toEqual([]);
+    const shares = requestShares(before, after);
+    note(`guarded shares at c=3: ${[...shares].map(([id, s]) => `${id} ${pct(s.share)} (${s.requests})`).join(', ')}`);
+    expect(shares.get('slow')!.share).toBeLessThan(0.05);
+    expect(shares.get('fast')!.share).toBeGreaterThan(CAPACITY_SHARE.fast);
   });
 });

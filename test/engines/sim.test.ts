@@ -207,3 +207,39 @@ describe('SimEngine', () => {
     expect((ok(r).outputs[0].data as Uint8Array[]).map((b) => [...b])).toEqual(text.map((b) => [...b]));
   });
 });
+
+describe('SIMULATED faults (error_rate)', () => {
+  it('accepts only a rate in [0, 1]', () => {
+    const control = new SimulationControl();
+    expect(control.errorRate).toBe(0);
+    for (const bad of [-0.1, 1.5, NaN, '0.5' as unknown as number]) expect(() => { control.errorRate = bad; }).toThrow(RangeError);
+    control.errorRate = 0.25;
+    expect(control.errorRate).toBe(0.25);
+  });
+
+  it('fails the share of requests its random source draws below the rate, with an INTERNAL error naming the simulation', async () => {
+    // The random source answers 0.1, 0.5, 0.1, 0.9, …: with rate 0.2 the 1st and 3rd requests fail.
+    const draws = [0.1, 0.5, 0.1, 0.9];
+    let i = 0;
+    const control = new SimulationControl(1, () => draws[i++ % draws.length]);
+    control.errorRate = 0.2;
+    const sleeps: number[] = [];
+    const loaded = await new SimEngine(control, { sleep: async (ms) => { sleeps.push(ms); } }).loadModel(specOf(simDeclaration(40)));
+    const instance = await loaded.createInstance(simCard(1), 0);
+    const results = await instance.execute([1, 2, 3, 4].map((v) => echoRequest([v])));
+    expect(results.map((r) => (r instanceof InferError ? r.code : 'ok'))).toEqual(['INTERNAL', 'ok', 'INTERNAL', 'ok']);
+    expect((results[0] as InferError).message).toContain('SIMULATED');
+    expect(sleeps).toEqual([40]); // the batch still ran for the requests that did not fail
+  });
+
+  it('answers a batch whose every request fails at once, without running it', async () => {
+    const control = new SimulationControl(1, () => 0);
+    control.errorRate = 1;
+    const sleeps: number[] = [];
+    const loaded = await new SimEngine(control, { sleep: async (ms) => { sleeps.push(ms); } }).loadModel(specOf(simDeclaration(40)));
+    const instance = await loaded.createInstance(simCard(1), 0);
+    const results = await instance.execute([echoRequest([1])]);
+    expect(results[0]).toBeInstanceOf(InferError);
+    expect(sleeps).toEqual([]);
+  });
+});
