@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 /**
- * The one CLI. Verbs: serve (embedded default), gateway, backend. Each prints its flags with
- * --help; SIGTERM and SIGINT stop a process cleanly (a backend drains first).
+ * The one CLI. Verbs: serve (embedded default), gateway, backend, and bench (a load tool that
+ * runs against any of them). Each prints its flags with --help; SIGTERM and SIGINT stop a
+ * process cleanly (a backend drains first).
  */
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../transport/remote-backend.js';
 import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
 import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
-import { DEFAULT_WEIGHT_POLICY_NAME, WEIGHT_POLICY_NAMES } from '../scheduler/weight-policy-factory.js';
+import { DEFAULT_ROUTING_POLICY_NAME, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
+import { BENCH_OPTIONS, BENCH_SUMMARY, benchMain } from './bench.js';
 import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
 import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
 
-export const DEFAULT_WEIGHT_INTERVAL_MS = 3_000;
+export const DEFAULT_WEIGHT_INTERVAL_MS = 1_000;
 
 const VERBS: Record<string, { summary: string; options: Record<string, OptionSpec> }> = {
   serve: {
@@ -39,10 +41,10 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
     options: {
       backend: { type: 'string', multiple: true, help: 'static backend URL[=weight] (any KServe v2 server); repeatable' },
       workers: { type: 'string', default: String(DEFAULT_GATEWAY_WORKERS), help: 'gateway processes sharing the HTTP port (default: one per core)' },
-      policy: { type: 'string', default: DEFAULT_WEIGHT_POLICY_NAME, help: `weight policy of every pool: ${WEIGHT_POLICY_NAMES.join(' | ')}` },
+      policy: { type: 'string', default: DEFAULT_ROUTING_POLICY_NAME, help: `routing policy of every pool: ${ROUTING_POLICY_NAMES.join(' | ')} (README "Routing policies")` },
       'pool-policy': { type: 'string', multiple: true, help: 'MODEL[:VERSION]=POLICY for one pool; repeatable' },
       'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },
-      'in-flight-per-slot': { type: 'string', default: String(DEFAULT_IN_FLIGHT_CAP_FACTOR), help: 'a node with this many requests in flight per execution slot sits out (closed-loop guard)' },
+      'in-flight-per-slot': { type: 'string', default: String(DEFAULT_IN_FLIGHT_CAP_FACTOR), help: 'closed-loop guard: a node with this many requests in flight per execution slot sits out, and a request goes where its expected delay is shortest; off = no guard' },
       'evict-after-ms': { type: 'string', default: String(DEFAULT_EVICT_AFTER_MS), help: 'a node silent this long is evicted' },
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
@@ -50,6 +52,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       ...COMMON_OPTIONS,
     },
   },
+  bench: { summary: BENCH_SUMMARY, options: BENCH_OPTIONS },
 };
 
 function usage(): string {
@@ -73,6 +76,11 @@ async function main(argv: string[]): Promise<void> {
   if (!spec) {
     console.error(`infergate: unknown verb '${verb}'\n\n${usage()}`);
     process.exitCode = 2;
+    return;
+  }
+  // A client, not a server: it parses its own flags (perf_analyzer's short ones too) and ends with an exit code.
+  if (verb === 'bench') {
+    process.exitCode = await benchMain(rest);
     return;
   }
   let values;
