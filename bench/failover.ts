@@ -63,7 +63,7 @@ const SIGNAL_AT_MS = positive('signal-at-ms');
 const RESUME_AT_MS = positive('resume-at-ms');
 const HEARTBEAT_MS = positive('heartbeat-ms');
 const EVICT_AFTER_MS = positive('evict-after-ms');
-const POLICY = String(flags.policy) as 'capacity' | 'static' | 'astra';
+const POLICY = String(flags.policy);
 const SIM_CARDS = String(flags['sim-cards']);
 const RUN_SCENARIOS = String(flags.scenarios).split(',').map((s) => s.trim()) as Scenario[];
 for (const s of RUN_SCENARIOS) if (!(s in SCENARIOS)) throw new Error(`unknown scenario '${s}' (known: ${Object.keys(SCENARIOS).join(', ')})`);

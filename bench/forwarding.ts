@@ -18,8 +18,7 @@
  *
  * Prints a markdown table and writes bench/results/forwarding.{json,md}.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +27,10 @@ import { BINARY_CONTENT_TYPE } from '../core/http-headers.js';
 import { encodeInferRequest } from '../core/infer-binary.js';
 import { packageRoot } from '../core/package-root.js';
 import { findOnPath, WrkDriver, type HttpRequestSpec, type LoadRun } from './support/load.js';
+import { startNginx } from './support/nginx.js';
 import {
   BenchChildren, freePort, modelRepositoryWith, processCpuMs, startBackend, startGateway, startServe,
-  waitForPool, waitForReady, waitUntil, getJson,
+  waitForPool, waitForReady,
 } from './support/processes.js';
 
 const HOST = '127.0.0.1';
@@ -107,60 +107,6 @@ function treeCpuMs(root: number): number {
     stack.push(...childrenOf(pid));
   }
   return total;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// nginx, as a keep-alive reverse proxy in front of one node
-
-async function startNginx(children: BenchChildren, upstream: string): Promise<{ url: string; pid: () => number | undefined; stop(): Promise<void> }> {
-  const nginx = findOnPath('nginx') ?? (findOnPath('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined) ?? '/usr/sbin/nginx';
-  const dir = mkdtempSync(join(os.tmpdir(), 'infergate-nginx-'));
-  children.onStop(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort(HOST);
-  const target = new URL(upstream);
-  writeFileSync(join(dir, 'nginx.conf'), `
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  client_max_body_size 64m;
-  client_body_buffer_size 1m;
-  upstream node { server ${target.hostname}:${target.port}; keepalive 128; }
-  server {
-    listen ${HOST}:${port};
-    keepalive_requests 1000000;
-    location / {
-      proxy_pass http://node;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering on;
-    }
-  }
-}
-`);
-  const child: ChildProcess = spawn(nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const url = `http://${HOST}:${port}`;
-  await waitUntil('nginx ready', async () => {
-    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-    try {
-      return (await getJson(`${url}/v2/health/ready`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, []);
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-  };
-  children.onStop(() => child.kill('SIGKILL'));
-  return { url, pid: () => child.pid, stop };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,20 +1,29 @@
 /**
- * Per-call cost of SwrrPicker (kinetic tournament) against NaiveSwrrPicker (nginx's scan) at
- * 8, 1k, 100k and 1M members with weights 1..100: plain picks, and a pick right after a weight
- * change. Run from the repository root: `node dist/bench/pick-cost.js [--quick]`. Prints a markdown
- * table and writes bench/results/pick-cost.json.
+ * Per-call cost of SwrrPicker (kinetic tournament), NaiveSwrrPicker (nginx's scan) and
+ * HybridSwrrPicker (the scan up to SWRR_TREE_THRESHOLD members, the tree from there, back to the
+ * scan at SWRR_SCAN_THRESHOLD) from 8 to 1M members with weights 1..100: plain picks, and a pick
+ * right after a weight change. The sizes from 64 to 512 are where the tree and the scan cross,
+ * which is what sets the thresholds (`--sizes 128,136,144,152,160` to look closer).
+ * Run from the repository root: `node dist/bench/pick-cost.js [--quick] [--sizes 8,64,1000]`.
+ * Prints a markdown table, whether the hybrid kept up with the scan at every size, and writes
+ * bench/results/pick-cost.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { join } from 'node:path';
 import { SwrrPicker } from '../scheduler/picker-swrr.js';
 import { NaiveSwrrPicker } from '../scheduler/picker-swrr-naive.js';
+import { HybridSwrrPicker, SWRR_SCAN_THRESHOLD, SWRR_TREE_THRESHOLD } from '../scheduler/picker-swrr-hybrid.js';
+import { seededRandom } from './support/seeded-random.js';
 
-type Picker = SwrrPicker | NaiveSwrrPicker;
+type Picker = SwrrPicker | NaiveSwrrPicker | HybridSwrrPicker;
+type Kind = 'SwrrPicker' | 'NaiveSwrrPicker' | 'HybridSwrrPicker';
 type Scenario = 'pick' | 'setWeight+pick';
 
+const KINDS: readonly Kind[] = ['SwrrPicker', 'NaiveSwrrPicker', 'HybridSwrrPicker'];
+
 interface Result {
-  picker: 'SwrrPicker' | 'NaiveSwrrPicker';
+  picker: Kind;
   members: number;
   scenario: Scenario;
   opsPerRun: number;
@@ -29,32 +38,38 @@ interface Result {
 }
 
 const QUICK = process.argv.includes('--quick');
-const SIZES = [8, 1_000, 100_000, 1_000_000];
+const SIZES = sizesFlag() ?? [8, 16, 32, 64, 128, 160, 192, 256, 512, 1_000, 100_000, 1_000_000];
 const RUNS = QUICK ? 3 : 5;
 const MIN_WEIGHT = 1;
 const MAX_WEIGHT = 100;
 const RESULTS_DIR = join('bench', 'results');
 
+/**
+ * Hybrid within this share of the scan still counts as "no slower": two runs of the very same scan
+ * differ by about this much on a shared machine.
+ */
+const NOISE_TOLERANCE = 0.1;
+
+function sizesFlag(): number[] | undefined {
+  const at = process.argv.indexOf('--sizes');
+  if (at < 0) return undefined;
+  const sizes = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`--sizes wants a comma-separated list of member counts, got '${process.argv[at + 1]}'`);
+  }
+  return sizes;
+}
+
 /** Picks per run: enough to time well, few enough for the O(n) scan to stay around a second. */
-function opsPerRun(picker: 'SwrrPicker' | 'NaiveSwrrPicker', members: number): number {
+function opsPerRun(picker: Kind, members: number): number {
   const budget = QUICK ? 0.25 : 1;
-  if (picker === 'SwrrPicker') return Math.round(100_000 * budget);
+  if (picker === 'SwrrPicker' || (picker === 'HybridSwrrPicker' && members > SWRR_SCAN_THRESHOLD)) {
+    return Math.round(100_000 * budget);
+  }
   // The scan costs a few ns per member per pick.
   return Math.max(10, Math.round(Math.min(100_000, 20_000_000 / members) * budget));
 }
 
-/** Weyl sequence through murmur3's finaliser: a seeded source, so every run sees the same pool. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 2 ** 32;
-  };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,12 +79,32 @@ function median(values: number[]): number {
 
 let sink = 0;
 
-function buildPool(kind: 'SwrrPicker' | 'NaiveSwrrPicker', members: number): { picker: Picker; ids: string[]; buildMs: number } {
+function makePicker(kind: Kind): Picker {
+  if (kind === 'SwrrPicker') return new SwrrPicker();
+  if (kind === 'NaiveSwrrPicker') return new NaiveSwrrPicker();
+  return new HybridSwrrPicker();
+}
+
+/**
+ * In the hysteresis band (above SWRR_SCAN_THRESHOLD, below SWRR_TREE_THRESHOLD) the hybrid may run
+ * either picker; the scan there is the scan, so the hybrid is measured in its other state, the tree:
+ * grown past the threshold, then shrunk to size.
+ */
+function inBand(kind: Kind, members: number): boolean {
+  return kind === 'HybridSwrrPicker' && members > SWRR_SCAN_THRESHOLD && members < SWRR_TREE_THRESHOLD;
+}
+
+function buildPool(kind: Kind, members: number): { picker: Picker; ids: string[]; buildMs: number } {
   const random = seededRandom(members);
   const ids = Array.from({ length: members }, (_, i) => `node-${i}`);
   const start = process.hrtime.bigint();
-  const picker: Picker = kind === 'SwrrPicker' ? new SwrrPicker() : new NaiveSwrrPicker();
+  const picker = makePicker(kind);
   for (const id of ids) picker.add(id, MIN_WEIGHT + Math.floor(random() * (MAX_WEIGHT - MIN_WEIGHT + 1)));
+  if (inBand(kind, members)) {
+    for (let i = members; i < SWRR_TREE_THRESHOLD; i++) picker.add(`extra-${i}`, MIN_WEIGHT);
+    for (let i = members; i < SWRR_TREE_THRESHOLD; i++) picker.remove(`extra-${i}`);
+    if ((picker as HybridSwrrPicker).mode !== 'tree') throw new Error('hybrid in the band should still run the tree');
+  }
   sink += picker.pick()!.length;
   const buildMs = Number(process.hrtime.bigint() - start) / 1e6;
   return { picker, ids, buildMs };
@@ -94,7 +129,7 @@ function timeWeightChangePicks(picker: Picker, ids: string[], ops: number, seed:
   return Number(process.hrtime.bigint() - start) / ops;
 }
 
-function measure(kind: 'SwrrPicker' | 'NaiveSwrrPicker', members: number): Result[] {
+function measure(kind: Kind, members: number): Result[] {
   const { picker, ids, buildMs } = buildPool(kind, members);
   const ops = opsPerRun(kind, members);
   // Warm-up: JIT, and for the tree the first rounds of certificate failures after the all-zero start.
@@ -131,38 +166,55 @@ function main(): void {
   const started = Date.now();
   // The bench shares its machine: the load average says how much to trust the figures.
   const loadBefore = loadavg()[0];
-  // Throw-away pass so both classes are optimised before the first measured size.
-  measure('SwrrPicker', 64);
-  measure('NaiveSwrrPicker', 64);
+  // Throw-away pass so every class is optimised, on both sides of the threshold, before the first
+  // measured size.
+  for (const kind of KINDS) {
+    measure(kind, 64);
+    measure(kind, 2 * SWRR_TREE_THRESHOLD);
+  }
 
   const results: Result[] = [];
   for (const members of SIZES) {
-    for (const kind of ['SwrrPicker', 'NaiveSwrrPicker'] as const) {
+    for (const kind of KINDS) {
       results.push(...measure(kind, members));
       if (typeof globalThis.gc === 'function') globalThis.gc();
     }
   }
 
-  const cell = (kind: string, members: number, scenario: Scenario): Result =>
+  const cell = (kind: Kind, members: number, scenario: Scenario): Result =>
     results.find((r) => r.picker === kind && r.members === members && r.scenario === scenario)!;
   const lines = [
-    '| members | SwrrPicker pick | NaiveSwrrPicker pick | speed-up | SwrrPicker setWeight+pick | NaiveSwrrPicker setWeight+pick | build tree / naive |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| members | tree pick | scan pick | hybrid pick | hybrid / scan | hybrid / tree | tree setWeight+pick | scan setWeight+pick | hybrid setWeight+pick | build tree / scan / hybrid |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
+  const slower: string[] = [];
   for (const members of SIZES) {
     const tree = cell('SwrrPicker', members, 'pick');
     const scan = cell('NaiveSwrrPicker', members, 'pick');
+    const hybrid = cell('HybridSwrrPicker', members, 'pick');
+    const vsScan = hybrid.medianNsPerOp / scan.medianNsPerOp;
+    if (vsScan > 1 + NOISE_TOLERANCE) slower.push(`${members} members (${vsScan.toFixed(2)}× the scan)`);
     lines.push(
       `| ${members.toLocaleString('en-US')} | ${formatNs(tree.medianNsPerOp)} | ${formatNs(scan.medianNsPerOp)} | ` +
-        `${(scan.medianNsPerOp / tree.medianNsPerOp).toFixed(1)}× | ` +
+        `${formatNs(hybrid.medianNsPerOp)} | ${vsScan.toPrecision(3)} | ${(hybrid.medianNsPerOp / tree.medianNsPerOp).toPrecision(3)} | ` +
         `${formatNs(cell('SwrrPicker', members, 'setWeight+pick').medianNsPerOp)} | ` +
         `${formatNs(cell('NaiveSwrrPicker', members, 'setWeight+pick').medianNsPerOp)} | ` +
-        `${tree.buildMs.toFixed(1)} ms / ${scan.buildMs.toFixed(1)} ms |`,
+        `${formatNs(cell('HybridSwrrPicker', members, 'setWeight+pick').medianNsPerOp)} | ` +
+        `${tree.buildMs.toFixed(1)} / ${scan.buildMs.toFixed(1)} / ${hybrid.buildMs.toFixed(1)} ms |`,
     );
   }
   const elapsedS = (Date.now() - started) / 1000;
-  console.log(`SWRR pick cost, weights ${MIN_WEIGHT}..${MAX_WEIGHT}, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}\n`);
+  console.log(
+    `SWRR pick cost, weights ${MIN_WEIGHT}..${MAX_WEIGHT}, median of ${RUNS} runs${QUICK ? ' (--quick)' : ''}, ` +
+      `hybrid: tree from ${SWRR_TREE_THRESHOLD} members up, scan from ${SWRR_SCAN_THRESHOLD} down ` +
+      `(measured in tree mode in between, its slower state there)\n`,
+  );
   console.log(lines.join('\n'));
+  console.log(
+    slower.length === 0
+      ? `\nhybrid ≤ scan (within ${NOISE_TOLERANCE * 100}% noise) at every size`
+      : `\nhybrid slower than the scan (beyond ${NOISE_TOLERANCE * 100}% noise) at: ${slower.join(', ')}`,
+  );
   const loadAfter = loadavg()[0];
   console.log(
     `\ntotal ${elapsedS.toFixed(1)} s on ${cpus().length}× ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ` +
@@ -179,7 +231,17 @@ function main(): void {
     cpuModel: cpus()[0]?.model,
     loadAverage1m: [loadBefore, loadAfter],
   };
-  const report = { benchmark: 'pick-cost', quick: QUICK, weights: [MIN_WEIGHT, MAX_WEIGHT], environment, elapsedS, results };
+  const report = {
+    benchmark: 'pick-cost',
+    quick: QUICK,
+    weights: [MIN_WEIGHT, MAX_WEIGHT],
+    treeThreshold: SWRR_TREE_THRESHOLD,
+    scanThreshold: SWRR_SCAN_THRESHOLD,
+    hybridSlowerThanScanAt: slower,
+    environment,
+    elapsedS,
+    results,
+  };
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${file}`);
   if (sink === -1) console.log('unreachable');

@@ -222,7 +222,8 @@ export function describeExit(exit: ChildExit): string {
 }
 
 export interface GatewayOptions {
-  policy?: 'static' | 'astra' | 'capacity';
+  /** A routing policy name (--policy). */
+  policy?: string;
   weightIntervalMs?: number;
   evictAfterMs?: number;
   /** 0 turns slow start off (the gateway's --slow-start-ms). */

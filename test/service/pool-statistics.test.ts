@@ -15,7 +15,7 @@ import type { Backend } from '../../scheduler/backend.js';
 import { PoolSet } from '../../scheduler/pool-set.js';
 import { DEFAULT_POOL_OPTIONS } from '../../scheduler/pool.js';
 import { Router } from '../../scheduler/router.js';
-import { createWeightPolicy } from '../../scheduler/weight-policy-factory.js';
+import { createRoutingPolicy } from '../../scheduler/routing-policy.js';
 import { PoolTarget } from '../../service/pool-target.js';
 
 const META: ModelMetadata = { name: 'm', versions: ['1', '2'], platform: 'test', inputs: [], outputs: [], maxBatchSize: 0 };
@@ -34,7 +34,7 @@ class ScriptedBackend implements Backend {
 }
 
 function gatewayOver(backend: Backend) {
-  const pools = new PoolSet(() => createWeightPolicy('static', { slowStartWindowMs: 0 }), DEFAULT_POOL_OPTIONS, () => 0);
+  const pools = new PoolSet(() => createRoutingPolicy('static', { slowStartWindowMs: 0 }), DEFAULT_POOL_OPTIONS, () => 0);
   for (const [model, version] of [['m', '1'], ['m', '2'], ['other', '1']]) {
     pools.getOrCreate(model, version, { ...META, name: model })
       .upsert({ id: backend.id, nodeId: backend.id, url: backend.id, backend, capacity: 1, staticWeight: 1 }, Date.now());
