@@ -77,3 +77,14 @@ export function randomIndex(random: () => number, n: number): number {
   const i = Math.floor(random() * n);
   return i < n ? (i >= 0 ? i : 0) : n - 1;
 }
+
+/**
+ * Two distinct uniformly random indexes in [0, n), n ≥ 2, in draw order: the second is drawn from
+ * the n − 1 others. Which came first is itself a fair coin, so a policy may give ties to the first.
+ */
+export function twoDistinctIndexes(random: () => number, n: number): [number, number] {
+  const i = randomIndex(random, n);
+  let j = randomIndex(random, n - 1);
+  if (j >= i) j++;
+  return [i, j];
+}

@@ -10,8 +10,8 @@
  */
 import type { CompletedPick, PickMember, PickPolicy, PickPolicyContext, PickResult } from './picker.js';
 import { EMPTY_PICK } from './picker.js';
-import { duplicatePickMember, unknownPickMember } from './picker.js';
-import { EligibleSet, randomIndex } from './eligible-set.js';
+import { randomIndex } from './eligible-set.js';
+import { PolicyMembers } from './picker-members.js';
 
 const NAME = 'wlc';
 
@@ -26,8 +26,7 @@ const ROTOR_PERIOD = 2 ** 31;
 
 export class WeightedLeastConnectionsPickPolicy implements PickPolicy {
   readonly name = NAME;
-  readonly #entries = new Map<string, Entry>();
-  readonly #eligible = new EligibleSet<Entry>();
+  readonly #members = new PolicyMembers<Entry>(NAME);
   /**
    * Where the next scan starts. A scan keeps the first of equal minima, so moving the start by one
    * each pick hands ties round in turn: idle equal members share evenly instead of the first one
@@ -40,32 +39,25 @@ export class WeightedLeastConnectionsPickPolicy implements PickPolicy {
   }
 
   add(member: PickMember): void {
-    if (this.#entries.has(member.id)) throw duplicatePickMember(NAME, member.id);
     const entry: Entry = { member, pick: Object.freeze({ kind: 'complete', memberId: member.id }), eligible: true };
-    this.#entries.set(member.id, entry);
-    this.#eligible.add(entry);
+    this.#members.add(entry);
   }
 
   remove(id: string): void {
-    const entry = this.#entry(id);
-    this.#eligible.delete(entry);
-    this.#entries.delete(id);
+    const entry = this.#members.remove(id);
   }
 
   /** Weights are read live from the member at pick time. */
   setWeight(id: string, _weight: number): void {
-    this.#entry(id);
+    this.#members.entry(id);
   }
 
   setEligible(id: string, eligible: boolean): void {
-    const entry = this.#entry(id);
-    entry.eligible = eligible;
-    if (eligible) this.#eligible.add(entry);
-    else this.#eligible.delete(entry);
+    this.#members.setEligible(id, eligible).eligible = eligible;
   }
 
   pick(_nowMs: number): PickResult {
-    const set = this.#eligible;
+    const set = this.#members.eligible;
     const n = set.size;
     if (n === 0) return EMPTY_PICK;
     const start = this.#rotor % n;
@@ -88,9 +80,4 @@ export class WeightedLeastConnectionsPickPolicy implements PickPolicy {
     return best === undefined ? EMPTY_PICK : best.pick;
   }
 
-  #entry(id: string): Entry {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) throw unknownPickMember(NAME, id);
-    return entry;
-  }
 }

@@ -13,8 +13,8 @@
  */
 import type { CompletedPick, PickMember, PickPolicy, PickPolicyContext, PickResult } from './picker.js';
 import { EMPTY_PICK } from './picker.js';
-import { duplicatePickMember, unknownPickMember } from './picker.js';
-import { EligibleSet, randomIndex } from './eligible-set.js';
+import { twoDistinctIndexes } from './eligible-set.js';
+import { PolicyMembers } from './picker-members.js';
 
 const NAME = 'p2c';
 
@@ -32,8 +32,7 @@ export class PowerOfTwoChoicesPickPolicy implements PickPolicy {
   readonly name = NAME;
   readonly #random: () => number;
   readonly #weighted: boolean;
-  readonly #entries = new Map<string, Entry>();
-  readonly #eligible = new EligibleSet<Entry>();
+  readonly #members = new PolicyMembers<Entry>(NAME);
 
   constructor(context: PickPolicyContext, options: PowerOfTwoChoicesOptions = {}) {
     this.#random = context.random;
@@ -41,37 +40,29 @@ export class PowerOfTwoChoicesPickPolicy implements PickPolicy {
   }
 
   add(member: PickMember): void {
-    if (this.#entries.has(member.id)) throw duplicatePickMember(NAME, member.id);
     const entry: Entry = { member, pick: Object.freeze({ kind: 'complete', memberId: member.id }) };
-    this.#entries.set(member.id, entry);
-    this.#eligible.add(entry);
+    this.#members.add(entry);
   }
 
   remove(id: string): void {
-    this.#eligible.delete(this.#entry(id));
-    this.#entries.delete(id);
+    this.#members.remove(id);
   }
 
   /** Weights (when used) are read live from the member at pick time. */
   setWeight(id: string, _weight: number): void {
-    this.#entry(id);
+    this.#members.entry(id);
   }
 
   setEligible(id: string, eligible: boolean): void {
-    const entry = this.#entry(id);
-    if (eligible) this.#eligible.add(entry);
-    else this.#eligible.delete(entry);
+    this.#members.setEligible(id, eligible);
   }
 
   pick(_nowMs: number): PickResult {
-    const set = this.#eligible;
+    const set = this.#members.eligible;
     const n = set.size;
     if (n === 0) return EMPTY_PICK;
     if (n === 1) return set.at(0).pick;
-    // Two distinct positions: the second is drawn from the n − 1 others.
-    const i = randomIndex(this.#random, n);
-    let j = randomIndex(this.#random, n - 1);
-    if (j >= i) j++;
+    const [i, j] = twoDistinctIndexes(this.#random, n);
     const a = set.at(i).member;
     const b = set.at(j).member;
     let diff: number;
@@ -86,9 +77,4 @@ export class PowerOfTwoChoicesPickPolicy implements PickPolicy {
     return (diff <= 0 ? set.at(i) : set.at(j)).pick;
   }
 
-  #entry(id: string): Entry {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) throw unknownPickMember(NAME, id);
-    return entry;
-  }
 }

@@ -16,8 +16,8 @@
 import type { CompletedPick, PickMember, PickPolicy, PickPolicyContext, PickResult } from './picker.js';
 import { EMPTY_PICK } from './picker.js';
 import type { ReleaseOutcome } from './pool-outcome.js';
-import { duplicatePickMember, unknownPickMember } from './picker.js';
-import { EligibleSet, randomIndex } from './eligible-set.js';
+import { twoDistinctIndexes } from './eligible-set.js';
+import { PolicyMembers } from './picker-members.js';
 import { ConfigError } from '../core/errors.js';
 
 const NAME = 'peak-ewma';
@@ -65,8 +65,7 @@ export class PeakEwmaPickPolicy implements PickPolicy {
   readonly #decayMs: number;
   readonly #defaultRttMs: number;
   readonly #penaltyMs: number;
-  readonly #entries = new Map<string, Entry>();
-  readonly #eligible = new EligibleSet<Entry>();
+  readonly #members = new PolicyMembers<Entry>(NAME);
 
   constructor(context: PickPolicyContext, options: PeakEwmaOptions = {}) {
     this.#random = context.random;
@@ -76,7 +75,6 @@ export class PeakEwmaPickPolicy implements PickPolicy {
   }
 
   add(member: PickMember): void {
-    if (this.#entries.has(member.id)) throw duplicatePickMember(NAME, member.id);
     const entry: Entry = {
       member,
       // One result per member, its callback bound to the member's entry: a pick allocates nothing.
@@ -90,35 +88,28 @@ export class PeakEwmaPickPolicy implements PickPolicy {
       sampled: false,
       removed: false,
     };
-    this.#entries.set(member.id, entry);
-    this.#eligible.add(entry);
+    this.#members.add(entry);
   }
 
   remove(id: string): void {
-    const entry = this.#entry(id);
+    const entry = this.#members.remove(id);
     entry.removed = true;
-    this.#eligible.delete(entry);
-    this.#entries.delete(id);
   }
 
   setWeight(id: string, _weight: number): void {
-    this.#entry(id);
+    this.#members.entry(id);
   }
 
   setEligible(id: string, eligible: boolean): void {
-    const entry = this.#entry(id);
-    if (eligible) this.#eligible.add(entry);
-    else this.#eligible.delete(entry);
+    this.#members.setEligible(id, eligible);
   }
 
   pick(nowMs: number): PickResult {
-    const set = this.#eligible;
+    const set = this.#members.eligible;
     const n = set.size;
     if (n === 0) return EMPTY_PICK;
     if (n === 1) return set.at(0).pick;
-    const i = randomIndex(this.#random, n);
-    let j = randomIndex(this.#random, n - 1);
-    if (j >= i) j++;
+    const [i, j] = twoDistinctIndexes(this.#random, n);
     const a = set.at(i);
     const b = set.at(j);
     // A default starts decaying at the first pick that sees its member.
@@ -130,12 +121,12 @@ export class PeakEwmaPickPolicy implements PickPolicy {
 
   /** The member's cost at nowMs: decayed latency estimate × (inFlight + 1). For tests and views. */
   cost(id: string, nowMs: number): number {
-    return this.#costAt(this.#entry(id), nowMs);
+    return this.#costAt(this.#members.entry(id), nowMs);
   }
 
   /** The member's latency estimate at nowMs, in ms. */
   latencyEstimateMs(id: string, nowMs: number): number {
-    return this.#estimateAt(this.#entry(id), nowMs);
+    return this.#estimateAt(this.#members.entry(id), nowMs);
   }
 
   #costAt(entry: Entry, nowMs: number): number {
@@ -185,11 +176,6 @@ export class PeakEwmaPickPolicy implements PickPolicy {
     if (!(entry.stampMs > nowMs)) entry.stampMs = nowMs;
   }
 
-  #entry(id: string): Entry {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) throw unknownPickMember(NAME, id);
-    return entry;
-  }
 }
 
 function positive(name: string, value: number): number {

@@ -24,8 +24,7 @@
  */
 import type { CompletedPick, PickMember, PickPolicy, PickPolicyContext, PickResult, ProbeAnswer, Prober } from './picker.js';
 import { EMPTY_PICK } from './picker.js';
-import { duplicatePickMember, unknownPickMember } from './picker.js';
-import { EligibleSet } from './eligible-set.js';
+import { PolicyMembers } from './picker-members.js';
 import { ConfigError } from '../core/errors.js';
 
 const NAME = 'prequal';
@@ -149,8 +148,7 @@ export class PrequalPickPolicy implements PickPolicy {
   readonly #qRif: number;
   readonly #removesPerPick: number;
 
-  readonly #entries = new Map<string, Entry>();
-  readonly #eligible = new EligibleSet<Entry>();
+  readonly #members = new PolicyMembers<Entry>(NAME);
   /** The probe pool, unordered (a removal swaps the last answer into the hole). */
   readonly #pool: Probe[] = [];
   #nextSeq = 0;
@@ -189,7 +187,6 @@ export class PrequalPickPolicy implements PickPolicy {
   }
 
   add(member: PickMember): void {
-    if (this.#entries.has(member.id)) throw duplicatePickMember(NAME, member.id);
     const entry: Entry = {
       member,
       pick: Object.freeze({ kind: 'complete', memberId: member.id }),
@@ -205,32 +202,26 @@ export class PrequalPickPolicy implements PickPolicy {
       removed: false,
       probe: null,
     };
-    this.#entries.set(member.id, entry);
-    this.#eligible.add(entry);
+    this.#members.add(entry);
   }
 
   remove(id: string): void {
-    const entry = this.#entry(id);
+    const entry = this.#members.remove(id);
     entry.removed = true;
     if (entry.probe !== null) this.#drop(entry.probe);
-    this.#eligible.delete(entry);
-    this.#entries.delete(id);
   }
 
   setWeight(id: string, _weight: number): void {
-    this.#entry(id);
+    this.#members.entry(id);
   }
 
   /** An ineligible member's answer stays in the pool (it may be eligible again soon) but is not used. */
   setEligible(id: string, eligible: boolean): void {
-    const entry = this.#entry(id);
-    entry.eligible = eligible;
-    if (eligible) this.#eligible.add(entry);
-    else this.#eligible.delete(entry);
+    this.#members.setEligible(id, eligible).eligible = eligible;
   }
 
   pick(_nowMs: number): PickResult {
-    if (this.#eligible.size === 0) return EMPTY_PICK;
+    if (this.#members.eligible.size === 0) return EMPTY_PICK;
     this.#expire(this.#clock());
 
     const candidates = this.#candidates;
@@ -251,7 +242,7 @@ export class PrequalPickPolicy implements PickPolicy {
       probe.rif += 1;
       if (--probe.usesLeft === 0) this.#drop(probe);
     } else {
-      chosen = this.#eligible.random(this.#random)!;
+      chosen = this.#members.eligible.random(this.#random)!;
     }
 
     this.#sendProbes();
@@ -266,7 +257,7 @@ export class PrequalPickPolicy implements PickPolicy {
     const probe = this.#probe;
     if (probe === undefined) return;
     const targets = this.#targets;
-    const k = this.#eligible.sample(this.#howMany(this.#probesPerPick), this.#random, targets);
+    const k = this.#members.eligible.sample(this.#howMany(this.#probesPerPick), this.#random, targets);
     for (let i = 0; i < k; i++) {
       const entry = targets[i];
       let answer: Promise<ProbeAnswer>;
@@ -340,11 +331,6 @@ export class PrequalPickPolicy implements PickPolicy {
     probe.entry.probe = null;
   }
 
-  #entry(id: string): Entry {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) throw unknownPickMember(NAME, id);
-    return entry;
-  }
 }
 
 function atLeast(name: string, value: number, min: number): number {
