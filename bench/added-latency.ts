@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../core/package-root.js';
 import { startNginx } from './support/nginx.js';
+import { percentile } from './support/load.js';
 import { runOpenLoop, type OpenLoopRecord, type OpenLoopRequest } from './support/open-loop.js';
 import { BenchChildren, modelRepositoryWith, startBackend, startGateway, waitForPool } from './support/processes.js';
 
@@ -29,10 +30,6 @@ function identityRequest(): OpenLoopRequest {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data }] }),
   };
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : NaN;
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -4,6 +4,7 @@
  * share, how much weights oscillate, and the reaction times (evict, shed, recover). Pure: it reads
  * a ScenarioRun and computes.
  */
+import { percentile } from '../support/load.js';
 import type { ScenarioRun, PoolSnapshot } from './run-scenario.js';
 import { SLOTS_PER_NODE, type FleetNode, type Phase, type Scenario } from './scenarios.js';
 
@@ -55,19 +56,13 @@ export interface RunFigures {
   reactions: Reactions;
 }
 
-/** Nearest-rank percentile of ascending values. */
-export function percentileOf(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
 export function latencyFigures(latenciesMs: number[]): LatencyFigures {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
   return {
-    p50Ms: percentileOf(sorted, 0.5),
-    p90Ms: percentileOf(sorted, 0.9),
-    p99Ms: percentileOf(sorted, 0.99),
-    p999Ms: percentileOf(sorted, 0.999),
+    p50Ms: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    p99Ms: percentile(sorted, 0.99),
+    p999Ms: percentile(sorted, 0.999),
     maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
   };
 }

@@ -15,15 +15,22 @@ import { runRoutingBench } from '../../bench/routing/main.js';
 import { runScenario } from '../../bench/routing/run-scenario.js';
 import { FLEET, SCENARIOS, scaleScenario, scenarioById } from '../../bench/routing/scenarios.js';
 import { closeOperatorClients } from '../../bench/support/cluster-processes.js';
+import { CLUSTER_QUEUE_TIMEOUT_MS, takeClusterTurn } from '../support/cluster.js';
 
 const BASE_SERVICE_MS = 100;
 const RUN = { baseServiceMs: BASE_SERVICE_MS, requestTimeoutMs: 10_000, guardFactor: '4', sampleIntervalMs: 100 };
 
 describe('routing bench (smoke)', () => {
   const out = mkdtempSync(join(tmpdir(), 'infergate-routing-'));
+  // Nine processes: it takes its turn with the cluster tests, whose timings it would otherwise upset.
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await takeClusterTurn();
+  }, CLUSTER_QUEUE_TIMEOUT_MS + 5_000);
   afterAll(async () => {
     rmSync(out, { recursive: true, force: true });
     await closeOperatorClients();
+    release?.();
   });
 
   it('runs every scenario and writes the report, the tables and every chart', async () => {

@@ -43,7 +43,7 @@ describe('infergate CLI', () => {
     expect(port.stderr).toMatch(/--http-port expects an integer/);
     const policy = run('gateway', '--policy', 'fastest', '--http-port', '0', '--metrics-port', 'off');
     expect(policy.status).toBe(1);
-    expect(policy.stderr).toMatch(/unknown weight policy 'fastest'/);
+    expect(policy.stderr).toMatch(/unknown routing policy 'fastest'/);
     const backend = run('backend', '--http-port', '0', '--metrics-port', 'off');
     expect(backend.status).toBe(1);
     expect(backend.stderr).toMatch(/needs --gateway/);
