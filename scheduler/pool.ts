@@ -42,9 +42,6 @@ export const EXPLORE_AFTER_MS = 1_000;
 /** Only members whose weight is below this share of their hardware prior are explored. */
 export const EXPLORE_BELOW_PRIOR_SHARE = 0.5;
 
-function delayCandidate(m: PoolMember): DelayCandidate {
-  return { id: m.id, inFlight: m.inFlight, weight: m.weight, slots: m.report?.slots ?? m.spec.slots };
-}
 
 import type { ReleaseOutcome } from './pool-outcome.js';
 
@@ -79,7 +76,8 @@ export interface MemberSpec {
   slots?: number;
 }
 
-export class PoolMember implements PickMember {
+/** A member is its own delay candidate, so the delay check on every pick allocates nothing. */
+export class PoolMember implements PickMember, DelayCandidate {
   state: MemberState = 'ready';
   weight: number;
   report?: LoadReport;
@@ -115,9 +113,14 @@ export class PoolMember implements PickMember {
     return nowMs < this.ejectedUntilMs || this.unreachableSinceMs !== undefined;
   }
 
+  /** Executions the node runs at once, by its last report or its spec; undefined when unknown. */
+  get slots(): number | undefined {
+    return this.report?.slots ?? this.spec.slots;
+  }
+
   get cap(): number {
     if (this.inFlightPerSlot === 0) return Infinity;
-    const slots = this.report?.slots ?? this.spec.slots;
+    const slots = this.slots;
     return slots ? inFlightCap(slots, { factor: this.inFlightPerSlot }) : Infinity;
   }
 }
@@ -429,10 +432,10 @@ export class BackendPool {
    */
   #soonerThan(chosen: PoolMember, nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     let best: PoolMember | undefined;
-    let bestDelay = expectedDelay(delayCandidate(chosen));
+    let bestDelay = expectedDelay(chosen);
     for (const m of this.#members.values()) {
       if (m === chosen || !m.eligible || exclude?.has(m.id)) continue;
-      const delay = expectedDelay(delayCandidate(m));
+      const delay = expectedDelay(m);
       if (delay < bestDelay) {
         best = m;
         bestDelay = delay;
@@ -447,10 +450,8 @@ export class BackendPool {
    */
   #leastLoadedAtCap(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     const candidates = [...this.#members.values()]
-      .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id))
-      .map(delayCandidate);
-    const best = chooseShortestExpectedDelay(candidates);
-    return best === undefined ? undefined : this.#members.get(best.id);
+      .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id));
+    return chooseShortestExpectedDelay(candidates);
   }
 
   /** Only ejected members are visited, so a pick stays independent of pool size. */
