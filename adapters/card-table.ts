@@ -94,6 +94,24 @@ const CARDS_MD_RECOMMENDED: Readonly<Record<string, number>> = {
  */
 const NVIDIA_UNKNOWN_ROW: Readonly<Record<string, number>> = { 'nvidia-unknown': 1 };
 
+/**
+ * Ascend chips CARDS.md has no row for, by the same method (√(FP16 TFLOPS / 65 × GB/s / 320)):
+ * - ascend-910 (first generation, 2019: 256 TFLOPS FP16 claimed, 32 GB HBM2 at ~1,200 GB/s): the
+ *   method gives ~3.9; set below the 910B's 4.5 because it is the older Da Vinci core with half
+ *   the memory and no public inference results. Calibrate.
+ * - ascend-310 (first generation: 8 TFLOPS FP16, LPDDR4X ~48 GB/s): √(0.12 × 0.15) ≈ 0.13.
+ * - ascend-unknown: a chip npu-smi names that the adapter does not know (or /dev/davinci* without
+ *   npu-smi); neutral like nvidia-unknown, so the scheduler neither starves nor floods it.
+ * - npu-unknown: an NPU found only by its device file, with no row for its driver; neutral too.
+ *   No bundled engine drives these, so they hold no instances until a deployment plugs one in.
+ */
+const ASCEND_AND_NPU_ROWS: Readonly<Record<string, number>> = {
+  'ascend-910': 3.5,
+  'ascend-310': 0.13,
+  'ascend-unknown': 1,
+  'npu-unknown': 1,
+};
+
 /** SIMULATED card types for tests and benchmarks; no hardware behind them. */
 const SIMULATED_CARDS: Readonly<Record<string, number>> = {
   'sim-fast': 4,
@@ -104,6 +122,7 @@ const SIMULATED_CARDS: Readonly<Record<string, number>> = {
 export const DEFAULT_CARD_TABLE: CardTable = new CardTable({
   ...CARDS_MD_RECOMMENDED,
   ...NVIDIA_UNKNOWN_ROW,
+  ...ASCEND_AND_NPU_ROWS,
   ...SIMULATED_CARDS,
 });
 

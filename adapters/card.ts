@@ -10,4 +10,24 @@ export interface Card {
   coefficient: number;
   /** Extra engine options the adapter chose (execution provider, device id, threads, ...). */
   engineOptions?: Record<string, unknown>;
+  /** What detection read about the device, for people (`infergate devices`); never used to schedule. */
+  info?: CardInfo;
+}
+
+/** Facts a detector read from the tool or file it used; every field is optional. */
+export interface CardInfo {
+  /** The name the vendor tool prints: `NVIDIA A100-SXM4-80GB`, `910B3`, a CPU model name. */
+  name?: string;
+  /** Device memory (for the CPU: none; host memory is not the card's). */
+  memoryMiB?: number;
+  /** Vendor health word where the tool reports one (npu-smi: OK, Warning, Alarm, Critical). */
+  health?: string;
+  uuid?: string;
+  /** For a MIG slice: its profile (`1g.10gb`) and the parent GPU's index. */
+  mig?: { profile: string; parentIndex: number };
+  /** CPU only: logical cores used and the SIMD extensions inference libraries dispatch on. */
+  cores?: number;
+  simd?: string[];
+  /** Where the card was found: `nvidia-smi`, `npu-smi`, `/dev/accel/accel0`, `/proc/cpuinfo`. */
+  source?: string;
 }

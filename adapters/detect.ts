@@ -4,8 +4,11 @@
 import type { Card } from './card.js';
 import type { CardTable } from './card-table.js';
 import type { CardReport } from '../core/load-report.js';
+import { detectAscendCards } from './ascend.js';
+import type { CommandRunner } from './command-runner.js';
 import { detectCpuCards } from './cpu.js';
-import { detectNvidiaCards, type CommandRunner } from './nvidia.js';
+import { detectNpuDeviceFiles, type DeviceFiles } from './npu-device-files.js';
+import { detectNvidiaCards } from './nvidia.js';
 import { parseSimCards } from './sim.js';
 
 export interface DetectCardsOptions {
@@ -14,10 +17,14 @@ export interface DetectCardsOptions {
   simCards?: string;
   /** Defaults to true without simCards, false with them. */
   includeCpu?: boolean;
-  /** Runs nvidia-smi; a test double in tests. */
+  /** Runs nvidia-smi and npu-smi; a test double in tests. */
   run?: CommandRunner;
+  /** Lists /dev for NPU device files; a recorded listing in tests. */
+  deviceFiles?: DeviceFiles;
   /** Overrides the CPU core count (tests). */
   cpuCores?: number;
+  /** Text of /proc/cpuinfo (tests). */
+  readCpuInfo?: () => string | undefined;
 }
 
 export interface CardDetection {
@@ -35,11 +42,15 @@ export async function detectCards(options: DetectCardsOptions): Promise<CardDete
   if (simCards !== undefined) {
     cards.push(...parseSimCards(simCards, table));
   } else {
-    const nvidia = await detectNvidiaCards(table, options.run);
-    cards.push(...nvidia.cards);
-    warnings.push(...nvidia.warnings);
+    // The two tools run at once: each may take a while to answer when its driver is busy.
+    const [nvidia, ascend] = await Promise.all([detectNvidiaCards(table, options.run), detectAscendCards(table, options.run)]);
+    const files = detectNpuDeviceFiles(table, options.deviceFiles, { skipAscend: ascend.cards.length > 0 });
+    for (const found of [nvidia, ascend, files]) {
+      cards.push(...found.cards);
+      warnings.push(...found.warnings);
+    }
   }
-  if (includeCpu) cards.push(...detectCpuCards(table, { cores: options.cpuCores }));
+  if (includeCpu) cards.push(...detectCpuCards(table, { cores: options.cpuCores, readCpuInfo: options.readCpuInfo }));
   if (cards.length === 0) warnings.push('no cards: this node can run no model instances');
   return { cards, warnings };
 }

@@ -1,10 +1,13 @@
 /**
  * The NVIDIA adapter: GPUs as listed by nvidia-smi, one card per GPU, typed by their marketing name.
- * MIG slices are not listed by `--query-gpu` and are not handled here.
+ * `--query-gpu` does not list MIG slices, so `nvidia-smi -L` is read too: a GPU split into MIG
+ * devices becomes one card per slice, each weighted by its share of the GPU's compute slices.
  */
-import { execFile } from 'node:child_process';
 import type { Card } from './card.js';
 import type { CardTable } from './card-table.js';
+import { runCommand, type CommandRunner } from './command-runner.js';
+
+export type { CommandRunner } from './command-runner.js';
 
 export const NVIDIA_UNKNOWN_TYPE = 'nvidia-unknown';
 /** Used only when the table has no `nvidia-unknown` row. */
@@ -16,12 +19,11 @@ export const NVIDIA_SMI_ARGS: readonly string[] = [
   '--format=csv,noheader,nounits',
 ];
 export const NVIDIA_SMI_TIMEOUT_MS = 5_000;
+/** `-L` lists every GPU and, indented under it, its MIG devices with their profile and UUID. */
+export const NVIDIA_SMI_LIST_ARGS: readonly string[] = ['-L'];
 
 /** An A100 without a size in its name is told apart by memory; 40 GB shows as ~40,000 MiB. */
 const A100_80GB_MIN_MEMORY_MIB = 60_000;
-
-/** Runs a program and resolves with its stdout; rejects with `code: 'ENOENT'` when it is missing. */
-export type CommandRunner = (file: string, args: readonly string[], timeoutMs: number) => Promise<string>;
 
 export interface NvidiaDetection {
   cards: Card[];
@@ -137,6 +139,7 @@ export function parseNvidiaSmiCsv(text: string, table: CardTable): NvidiaDetecti
       kind: 'gpu',
       coefficient,
       engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: index },
+      info: { name, ...(memoryMiB !== undefined ? { memoryMiB } : {}), uuid: fields[fields.length - 2], source: NVIDIA_SMI },
     });
   }
   return { cards, warnings };
@@ -158,14 +161,104 @@ export async function detectNvidiaCards(
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cards: [], warnings: [] };
     return { cards: [], warnings: [`nvidia-smi failed, no NVIDIA GPUs used: ${(err as Error).message}`] };
   }
-  return parseNvidiaSmiCsv(stdout, table);
+  const parsed = parseNvidiaSmiCsv(stdout, table);
+  if (parsed.cards.length === 0) return parsed;
+  let listing: string;
+  try {
+    listing = await run(NVIDIA_SMI, NVIDIA_SMI_LIST_ARGS, NVIDIA_SMI_TIMEOUT_MS);
+  } catch (err) {
+    parsed.warnings.push(`nvidia-smi -L failed, MIG slices (if any) not listed; whole GPUs used: ${(err as Error).message}`);
+    return parsed;
+  }
+  const mig = parseNvidiaSmiList(listing);
+  return {
+    cards: splitMigCards(parsed.cards, mig.devices, table),
+    warnings: [...parsed.warnings, ...mig.warnings],
+  };
 }
 
-function runCommand(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout);
-    });
-  });
+/** One MIG device as `nvidia-smi -L` lists it. */
+export interface MigDevice {
+  parentIndex: number;
+  /** Index of the slice within its GPU. */
+  index: number;
+  /** `1g.10gb`, `3g.40gb`, `1g.10gb+me`: compute slices, then memory. */
+  profile: string;
+  uuid: string;
 }
+
+const LIST_GPU_LINE = /^GPU (\d+): (.+?) \(UUID: ([^)]+)\)$/;
+const LIST_MIG_LINE = /^MIG (\S+)\s+Device\s+(\d+): \(UUID: ([^)]+)\)$/;
+
+/**
+ * Pure parse of `nvidia-smi -L`: the MIG devices, each under the GPU line above it. Lines that are
+ * neither a GPU nor a MIG device are skipped with a warning.
+ */
+export function parseNvidiaSmiList(text: string): { devices: MigDevice[]; warnings: string[] } {
+  const devices: MigDevice[] = [];
+  const warnings: string[] = [];
+  let parent: number | undefined;
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === '') continue;
+    const gpu = LIST_GPU_LINE.exec(line);
+    if (gpu) {
+      parent = Number(gpu[1]);
+      continue;
+    }
+    const mig = LIST_MIG_LINE.exec(line);
+    if (mig && parent !== undefined) {
+      devices.push({ parentIndex: parent, index: Number(mig[2]), profile: mig[1], uuid: mig[3] });
+      continue;
+    }
+    warnings.push(`nvidia-smi -L: skipped a line that is neither a GPU nor a MIG device: "${line}"`);
+  }
+  return { devices, warnings };
+}
+
+/**
+ * Compute slices a whole GPU has in MIG mode: 7 on A100, H100, H200 (and their export variants),
+ * 4 on A30. A slice's share of the card is its `<n>g` over this.
+ */
+const MIG_COMPUTE_SLICES: Readonly<Record<string, number>> = { 'nvidia-a30': 4 };
+const DEFAULT_MIG_COMPUTE_SLICES = 7;
+
+/**
+ * The cards with each GPU that has MIG devices replaced by one card per device. CUDA shows a
+ * process only one MIG device, named by its UUID in CUDA_VISIBLE_DEVICES (where it is then device
+ * 0): hence `cudaVisibleDevices` in the slice's engine options. A table row named
+ * `<gpu type>-mig-<profile>` rates a profile; otherwise the slice gets its compute share.
+ */
+export function splitMigCards(cards: readonly Card[], devices: readonly MigDevice[], table: CardTable): Card[] {
+  const out: Card[] = [];
+  for (const card of cards) {
+    const index = card.engineOptions?.deviceId;
+    const slices = devices.filter((d) => d.parentIndex === index);
+    if (card.kind !== 'gpu' || slices.length === 0) {
+      out.push(card);
+      continue;
+    }
+    for (const slice of slices) {
+      const type = `${card.type}-mig-${slice.profile.replace(/[^A-Za-z0-9._:-]/g, '-')}`;
+      const computeSlices = Number(/^(\d+)g\./.exec(slice.profile)?.[1] ?? 1);
+      const share = Math.min(1, computeSlices / (MIG_COMPUTE_SLICES[card.type] ?? DEFAULT_MIG_COMPUTE_SLICES));
+      const memoryGb = /\.(\d+)gb/.exec(slice.profile)?.[1];
+      out.push({
+        id: `${card.id}-mig${slice.index}`,
+        type,
+        kind: 'gpu',
+        coefficient: table.has(type) ? table.coefficientOf(type) : card.coefficient * share,
+        engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 0, cudaVisibleDevices: slice.uuid },
+        info: {
+          ...(card.info?.name !== undefined ? { name: `${card.info.name} MIG ${slice.profile}` } : {}),
+          ...(memoryGb !== undefined ? { memoryMiB: Number(memoryGb) * 1024 } : {}),
+          uuid: slice.uuid,
+          mig: { profile: slice.profile, parentIndex: slice.parentIndex },
+          source: 'nvidia-smi -L',
+        },
+      });
+    }
+  }
+  return out;
+}
+

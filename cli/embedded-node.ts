@@ -7,6 +7,7 @@ import type { Card } from '../adapters/card.js';
 import { DEFAULT_MODEL_CONTROL_MODE, DEFAULT_REPOSITORY_POLL_SECS, modelsToLoadAtStart, type ModelControlMode } from '../core/model-control.js';
 import { loadModelRepository } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
+import { instanceReports } from '../node/instance-report.js';
 import { ModelHost } from '../node/model-host.js';
 import type { PoolView } from '../scheduler/pool.js';
 import { InferenceService } from '../service/inference-service.js';
@@ -33,6 +34,8 @@ export interface EmbeddedNodeOptions {
   repositoryPollSecs?: number;
   /** In explicit mode, the models loaded at start (`*`: all); the others wait for a load request. */
   loadModels?: string[];
+  /** Time to measure each (model, card) pair at load for the load report (node/calibration.ts); 0 = off. */
+  calibrateMs?: number;
 }
 
 export interface EmbeddedNode {
@@ -48,7 +51,8 @@ export interface EmbeddedNode {
 
 export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<EmbeddedNode> {
   const metrics = options.metrics ?? new Metrics();
-  const host = new ModelHost({ cards: options.cards, engines: options.engines, observe: metrics.observeExecution, log: options.log });
+  const host = new ModelHost({ cards: options.cards, engines: options.engines, observe: metrics.observeExecution, log: options.log, calibrateMs: options.calibrateMs });
+  metrics.registerInstanceInfo(() => instanceReports(host));
   const knownEngines = options.engines.names();
   const repository = loadModelRepository(options.modelsDir, { knownEngines });
   const mode = options.modelControlMode ?? DEFAULT_MODEL_CONTROL_MODE;

@@ -43,7 +43,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   policyResolver(String(values.policy), (values['pool-policy'] as string[] | undefined) ?? [], intOption(values, 'slow-start-ms'));
   grpcPortFrom(values);
   grpcMaxMessageBytesFrom(values);
-  inFlightPerSlotFrom(values);
+  queueBudgetFrom(values);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
 }
@@ -59,7 +59,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const grpcPort = grpcPortFrom(values);
   const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
 
-  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: inFlightPerSlotFrom(values) });
+  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, queueBudget: queueBudgetFrom(values) });
   const metrics = new Metrics({ pools: () => pools });
   // The gRPC door each node advertised in its last heartbeat (none: gRPC goes to it over HTTP).
   const grpcTargets = new Map<string, string>();
@@ -98,7 +98,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     const member = pools.get(model, version)?.members().find((m) => m.state === 'ready');
     if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
     return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
-  });
+  }, Date.now, () => registry.nodes().map((n) => ({ nodeId: n.nodeId, unavailable: n.report.unavailable ?? [] })));
   const relay = asWorker
     ? new WorkerMembershipRelay((message) => applyMembership(membership, message), {
       pools: () => pools.view(Date.now()),
@@ -196,11 +196,11 @@ function policyResolver(defaultPolicy: string, perPool: string[], slowStartWindo
   return policyFor;
 }
 
-/** `--in-flight-per-slot N` (N > 0) or `off` (0 to the pool: no in-flight guard). */
-export function inFlightPerSlotFrom(values: ParsedOptions): number {
-  const text = String(values['in-flight-per-slot']);
+/** `--queue-budget F` (F > 0) or `off` (0 to the pool: no closed-loop guard). */
+export function queueBudgetFrom(values: ParsedOptions): number {
+  const text = String(values['queue-budget']);
   if (text === 'off') return 0;
   const value = Number(text);
-  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--in-flight-per-slot expects a number > 0 or 'off', got '${text}'`);
+  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`--queue-budget expects a number > 0 or 'off', got '${text}'`);
   return value;
 }

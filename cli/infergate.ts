@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * The one CLI. Verbs: serve (embedded default), gateway, backend, and bench (a load tool that
- * runs against any of them). Each prints its flags with --help; SIGTERM and SIGINT stop a
+ * The one CLI. Verbs: serve (embedded default), gateway, backend, bench (a load tool that
+ * runs against any of them), devices (the cards found and the engine each model would use) and
+ * calibrate (measures the declared models on this machine's cards). Each prints its flags with --help; SIGTERM and SIGINT stop a
  * process cleanly (a backend drains first).
  */
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../transport/remote-backend.js';
 import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
-import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../scheduler/in-flight-guard.js';
+import { DEFAULT_QUEUE_BUDGET } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
 import { DEFAULT_ROUTING_POLICY_NAME, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
 import { BENCH_OPTIONS, BENCH_SUMMARY, benchMain } from './bench.js';
+import { DEVICES_OPTIONS, DEVICES_SUMMARY, devicesMain } from './devices.js';
+import { CALIBRATE_OPTIONS, CALIBRATE_SUMMARY, calibrateMain } from './calibrate.js';
+import { DEFAULT_CALIBRATE_MS } from '../node/calibration.js';
 import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
 import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
@@ -32,6 +36,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       'heartbeat-ms': { type: 'string', default: String(DEFAULT_HEARTBEAT_INTERVAL_MS), help: 'heartbeat interval' },
       'drain-grace-ms': { type: 'string', default: String(DEFAULT_DRAIN_GRACE_MS), help: 'on SIGTERM, time to keep serving after announcing draining' },
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS), help: 'on SIGTERM, longest wait for in-flight requests' },
+      'calibrate-ms': { type: 'string', default: String(DEFAULT_CALIBRATE_MS), help: 'at load, time spent measuring each (model, card) pair; the figures go into the load report as the capacity prior (0 = off; simulated engines are never measured)' },
       ...MODEL_NODE_OPTIONS,
       ...COMMON_OPTIONS,
     },
@@ -44,7 +49,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       policy: { type: 'string', default: DEFAULT_ROUTING_POLICY_NAME, help: `routing policy of every pool: ${ROUTING_POLICY_NAMES.join(' | ')} (README "Routing policies")` },
       'pool-policy': { type: 'string', multiple: true, help: 'MODEL[:VERSION]=POLICY for one pool; repeatable' },
       'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },
-      'in-flight-per-slot': { type: 'string', default: String(DEFAULT_IN_FLIGHT_CAP_FACTOR), help: 'closed-loop guard: a node with this many requests in flight per execution slot sits out, and a request goes where its expected delay is shortest; off = no guard' },
+      'queue-budget': { type: 'string', default: String(DEFAULT_QUEUE_BUDGET), help: 'closed-loop guard: a node takes requests while their expected delay stays within this many times the pool\'s median service time, and a request goes where its expected delay is shortest; off = no guard' },
       'evict-after-ms': { type: 'string', default: String(DEFAULT_EVICT_AFTER_MS), help: 'a node silent this long is evicted' },
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
@@ -53,6 +58,8 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
     },
   },
   bench: { summary: BENCH_SUMMARY, options: BENCH_OPTIONS },
+  devices: { summary: DEVICES_SUMMARY, options: DEVICES_OPTIONS },
+  calibrate: { summary: CALIBRATE_SUMMARY, options: CALIBRATE_OPTIONS },
 };
 
 function usage(): string {
@@ -60,7 +67,7 @@ function usage(): string {
     'usage: infergate <verb> [options]',
     '',
     'verbs:',
-    ...Object.entries(VERBS).map(([verb, v]) => `  ${verb.padEnd(10)}${v.summary}`),
+    ...Object.entries(VERBS).map(([verb, v]) => `  ${verb.padEnd(12)}${v.summary}`),
     '',
     'infergate <verb> --help lists the options of a verb.',
   ].join('\n');
@@ -81,6 +88,16 @@ async function main(argv: string[]): Promise<void> {
   // A client, not a server: it parses its own flags (perf_analyzer's short ones too) and ends with an exit code.
   if (verb === 'bench') {
     process.exitCode = await benchMain(rest);
+    return;
+  }
+  // Detects, plans, prints and exits: its own flags and an exit code.
+  if (verb === 'devices') {
+    process.exitCode = await devicesMain(rest);
+    return;
+  }
+  // Measures and exits: like bench, its own flags and an exit code.
+  if (verb === 'calibrate') {
+    process.exitCode = await calibrateMain(rest);
     return;
   }
   let values;

@@ -15,9 +15,11 @@ import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
 import { LoadReporter, advertisedGrpcUrl } from '../node/load-reporter.js';
-import type { LoadMeter } from '../node/load-meter.js';
 import { loadProbeBody } from '../core/load-probe.js';
 import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
+import { ortLogSeverityFor } from '../engines/onnx-log-level.js';
+import { instanceReports, unavailableReports } from '../node/instance-report.js';
+import type { ModelHost } from '../node/model-host.js';
 import { SimulationControl } from '../engines/sim.js';
 import { buildHttpServer, jsonBody } from '../gateway/http/server.js';
 import { poolRoutes } from '../gateway/http/operator.js';
@@ -56,7 +58,12 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);
   const simulation = new SimulationControl();
-  const engines = createDefaultEngineRegistry({ simulation, onnx: { log: (m) => log.warn(m) } });
+  // onnxruntime's own stderr lines follow --log-level (errors only by default), outside the JSON log.
+  const engines = createDefaultEngineRegistry({
+    simulation,
+    onnx: { log: (m) => log.warn(m), logSeverityLevel: ortLogSeverityFor(String(values['log-level'])) },
+    tfjs: { log: (m) => log.info(m) },
+  });
   const modelsDir = (values.models as string | undefined) ?? bundledModelsDir();
 
   const nodeId = (values['node-id'] as string | undefined) ?? `${os.hostname()}:${port}`;
@@ -73,9 +80,11 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     modelControlMode,
     repositoryPollSecs: intOption(values, 'repository-poll-secs', 1),
     loadModels,
+    // Only a backend reports load, so only a backend spends start time measuring.
+    calibrateMs: mode === 'backend' ? intOption(values, 'calibrate-ms') : 0,
   });
   let reporter: LoadReporter | undefined;
-  const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation, node.host.meter, () => node.host.slots)];
+  const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation, node.host)];
   const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m) });
   await http.listen({ host, port });
   const address = http.server.address();
@@ -96,7 +105,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
 
   let sender: HeartbeatSender | undefined;
   if (mode === 'backend') {
-    reporter = new LoadReporter(node.host, { nodeId, url, grpcUrl, cards: summarizeCards(detection.cards) });
+    reporter = new LoadReporter(node.host, { nodeId, url, grpcUrl, cards: summarizeCards(detection.cards), sourceCards: detection.cards });
     const interval = intOption(values, 'heartbeat-ms', 10);
     sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
     sender.start();
@@ -132,13 +141,21 @@ async function waitForDrain(node: EmbeddedNode, graceMs: number, timeoutMs: numb
   }
 }
 
-/** The node's own view: its last load report, a load probe, and, with simulated cards, the fault controls. */
-function nodeRoutes(lastReport: () => unknown, simulation: SimulationControl, meter: LoadMeter, slots: () => number): FastifyPluginAsync {
+/**
+ * The node's own view: its last load report, what each instance really runs on, the declared models
+ * it cannot serve, a load probe, and, with simulated cards, the fault controls.
+ */
+function nodeRoutes(lastReport: () => unknown, simulation: SimulationControl, host: ModelHost): FastifyPluginAsync {
   return async (app) => {
     const simulationView = () => ({ slowdown: simulation.slowdown, error_rate: simulation.errorRate });
-    app.get('/infergate/node', async () => ({ report: lastReport() ?? null, simulation: simulationView() }));
+    app.get('/infergate/node', async () => ({
+      report: lastReport() ?? null,
+      instances: instanceReports(host),
+      unavailable: unavailableReports(host),
+      simulation: simulationView(),
+    }));
     // Prequal's probe: answered from counters, no model work, so a gateway may ask per request.
-    app.get('/infergate/probe', async () => loadProbeBody(meter.probe(slots())));
+    app.get('/infergate/probe', async () => loadProbeBody(host.meter.probe(host.slots)));
     app.put('/infergate/sim', async (request) => {
       const body = jsonBody<{ slowdown?: unknown; error_rate?: unknown }>(request.body);
       const { slowdown, error_rate: errorRate } = body ?? {};

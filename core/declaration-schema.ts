@@ -16,6 +16,35 @@ const tensorSchema = {
   },
 } as const;
 
+/** Largest `count` of one warmup sample: warmup delays readiness, so it is bounded. */
+export const MAX_WARMUP_COUNT = 1000;
+
+const warmupInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    zero_data: { const: true },
+    random_data: { const: true },
+    input_data_file: { type: 'string', minLength: 1 },
+    dims: { type: 'array', items: { type: 'integer', minimum: 1 } },
+  },
+} as const;
+
+const warmupSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'inputs'],
+    properties: {
+      name: { type: 'string', minLength: 1 },
+      batch_size: { type: 'integer', minimum: 1 },
+      inputs: { type: 'object', additionalProperties: warmupInputSchema },
+      count: { type: 'integer', minimum: 1, maximum: MAX_WARMUP_COUNT },
+    },
+  },
+} as const;
+
 export const DECLARATION_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -66,6 +95,11 @@ export const DECLARATION_SCHEMA = {
       },
     },
     execution: { enum: ['worker', 'inline'] },
+    model_warmup: warmupSchema,
+    native: {
+      type: 'object', additionalProperties: false, required: ['plugin'],
+      properties: { plugin: { type: 'string', minLength: 1 }, options: { type: 'string' } },
+    },
     sim: {
       type: 'object', additionalProperties: false, required: ['service_ms'],
       properties: { service_ms: { type: 'number', exclusiveMinimum: 0 } },

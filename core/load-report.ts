@@ -17,6 +17,44 @@ export interface ModelReport {
   versions: string[];
 }
 
+/** What a node measured for one (model, version, card) at load: calibration (node/calibration.ts). */
+export interface CalibrationReport {
+  model: string;
+  version: string;
+  /** Card id on the node (`cpu`, `gpu0`) and its card-table type. */
+  card: string;
+  cardType: string;
+  engine: string;
+  /** Rows per measured execution. */
+  batch: number;
+  /** Inferences (rows) per second with every instance of the model on the card busy. */
+  inferencesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** What one model instance really runs on (after any provider fallback). */
+export interface InstanceReport {
+  model: string;
+  version: string;
+  /** Card id on the node (`cpu`, `gpu0`). */
+  card: string;
+  /** The provider (or backend) it runs on first: `cuda`, `cpu`, `sim`. */
+  provider: string;
+  /** The whole list it runs on, best first. */
+  providers: string[];
+  /** True when it runs on less than its card asked for; `reason` says why. */
+  degraded: boolean;
+  reason?: string;
+}
+
+/** A model declared on the node that it cannot serve, and why (one entry per version). */
+export interface UnavailableModelReport {
+  name: string;
+  version: string;
+  reason: string;
+}
+
 export interface LoadReport {
   nodeId: string;
   /** Base URL where the node serves KServe v2 over HTTP, e.g. http://127.0.0.1:9001 */
@@ -44,6 +82,12 @@ export interface LoadReport {
   latencyMs: number;
   windowMs: number;
   models: ModelReport[];
+  /** What each instance runs on; absent from older nodes. */
+  instances?: InstanceReport[];
+  /** Declared models this node cannot serve, with the reason; absent from older nodes. */
+  unavailable?: UnavailableModelReport[];
+  /** Measured throughput per (model, version, card); absent from nodes that do not calibrate. */
+  calibration?: CalibrationReport[];
   /** Sender's clock; receivers use their own clock for ageing. */
   sentAtMs: number;
 }
@@ -91,5 +135,32 @@ export function parseLoadReport(value: unknown): LoadReport {
   if (!Array.isArray(r.models) || !r.models.every((m) => typeof m?.name === 'string' && Array.isArray(m.versions) && m.versions.every((v: unknown) => typeof v === 'string'))) {
     throw new Error(`load report field 'models' must be a list of {name, versions: string[]}`);
   }
+  if (r.calibration !== undefined && !(Array.isArray(r.calibration) && r.calibration.every(isCalibrationEntry))) {
+    throw new Error(`load report field 'calibration' must be a list of {model, version, card, inferencesPerSec ≥ 0, ...}`);
+  }
+  if (r.instances !== undefined && !(Array.isArray(r.instances) && r.instances.every(isInstanceEntry))) {
+    throw new Error(`load report field 'instances' must be a list of {model, version, card, provider, providers: string[], degraded: boolean}`);
+  }
+  if (r.unavailable !== undefined && !(Array.isArray(r.unavailable) && r.unavailable.every(isUnavailableEntry))) {
+    throw new Error(`load report field 'unavailable' must be a list of {name, version, reason}`);
+  }
   return value as LoadReport;
+}
+
+function isInstanceEntry(i: unknown): boolean {
+  const e = i as Record<string, unknown> | null;
+  return typeof e === 'object' && e !== null && ['model', 'version', 'card', 'provider'].every((k) => typeof e[k] === 'string') &&
+    Array.isArray(e.providers) && e.providers.every((p) => typeof p === 'string') && typeof e.degraded === 'boolean' &&
+    (e.reason === undefined || typeof e.reason === 'string');
+}
+
+function isUnavailableEntry(u: unknown): boolean {
+  const e = u as Record<string, unknown> | null;
+  return typeof e === 'object' && e !== null && ['name', 'version', 'reason'].every((k) => typeof e[k] === 'string');
+}
+
+function isCalibrationEntry(c: unknown): boolean {
+  const e = c as Record<string, unknown> | null;
+  return typeof e === 'object' && e !== null && typeof e.model === 'string' && typeof e.version === 'string' &&
+    typeof e.card === 'string' && typeof e.inferencesPerSec === 'number' && Number.isFinite(e.inferencesPerSec) && e.inferencesPerSec >= 0;
 }

@@ -33,6 +33,37 @@ export interface SimulationSettings {
   service_ms: number;
 }
 
+/**
+ * Data for one warmup input (Triton's `model_warmup` inputs): exactly one of zero_data,
+ * random_data or input_data_file. dims (without the batch dim) are needed where the declared dims
+ * are variable; where given they must match the fixed declared dims.
+ */
+export interface WarmupInput {
+  zero_data?: true;
+  random_data?: true;
+  /** Raw little-endian element bytes, relative to the model directory (one batch row). */
+  input_data_file?: string;
+  dims?: number[];
+}
+
+/** One warmup sample: run `count` times on every instance before the model reports ready. */
+export interface WarmupSample {
+  name: string;
+  /** Rows per execution; 1 for a model that does not batch. */
+  batch_size: number;
+  /** Every declared input, by name. */
+  inputs: Record<string, WarmupInput>;
+  count: number;
+}
+
+/** For the `native` engine: the vendor plugin that runs the model (docs/native-plugins.md). */
+export interface NativeSettings {
+  /** The plugin's shared library, relative to the model directory; it must stay inside the model repository. */
+  plugin: string;
+  /** Handed to the plugin's ig_model_load as is; its syntax is the plugin's ("" when absent). */
+  options?: string;
+}
+
 export interface ModelDeclaration {
   name: string;
   /** Engines in order of preference; the first one that supports a card is used on it. */
@@ -51,12 +82,15 @@ export interface ModelDeclaration {
   /** Requests waiting for an instance beyond this are refused with 503 (0 = unlimited). */
   max_queue_size: number;
   sim?: SimulationSettings;
+  native?: NativeSettings;
   /**
    * Where instances run: `worker` (each on its own thread, the default: the event loop never waits
    * on a model) or `inline` (on the event loop: for sub-millisecond models, where the thread hop
    * costs more than the run itself).
    */
   execution?: 'worker' | 'inline';
+  /** Samples each instance runs before the model reports ready; a failure makes it UNAVAILABLE. */
+  model_warmup?: WarmupSample[];
   /** Directory the declaration file lives in (set by the loader, not written by users). */
   directory: string;
 }

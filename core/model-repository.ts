@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DECLARATION_SCHEMA } from './declaration-schema.js';
+import { checkWarmupSamples } from './model-warmup.js';
 import { packageRoot } from './package-root.js';
 import type { ModelDeclaration, TensorDeclaration, VersionPolicy } from './model-declaration.js';
 import type { ModelMetadata, TensorMetadata } from './model-metadata.js';
@@ -120,12 +121,18 @@ export function parseDeclaration(
   if (engine.includes('sim') && !doc.sim) {
     errors.push({ file, field: 'sim', message: 'expected sim.service_ms for a model on the simulated engine' });
   }
+  if (engine.includes('native') && !doc.native) {
+    errors.push({ file, field: 'native', message: "expected native.plugin (the plugin's .so, relative to the model directory) for a model on the native engine" });
+  }
   if (!engine.every((e) => e === 'sim') && !doc.model_file) {
     errors.push({ file, field: 'model_file', message: `expected the model file's name for engine ${engine.join(', ')}` });
   }
   checkUniqueNames(doc.inputs, 'inputs', file, errors);
   checkUniqueNames(doc.outputs, 'outputs', file, errors);
   checkNotYetHonoured(doc, file, errors);
+  for (const p of checkWarmupSamples(doc.model_warmup, { inputs: doc.inputs, max_batch_size: doc.max_batch_size ?? 0 }, directory)) {
+    errors.push({ file, ...p });
+  }
   if (errors.length) throw new DeclarationInvalid(errors);
 
   return {
@@ -142,7 +149,9 @@ export function parseDeclaration(
     instances: (doc.instances ?? [{ kind: 'auto' }]).map((g: any) => ({ kind: g.kind, count: g.count ?? 1 })),
     dynamic_batching: doc.dynamic_batching,
     sim: doc.sim,
+    native: doc.native,
     execution: doc.execution,
+    model_warmup: doc.model_warmup?.map((w: any) => ({ name: w.name, batch_size: w.batch_size ?? 1, inputs: w.inputs, count: w.count ?? 1 })),
     directory,
   };
 }
@@ -194,6 +203,7 @@ function resolveVersions(decl: ModelDeclaration, file: string): ModelVersionSour
   }
   const selected = selectVersions(available, decl.version_policy, file);
   const isPackage = decl.model_file?.startsWith(PACKAGE_PREFIX) ?? false;
+  if (decl.model_file && !isPackage) checkModelFilePath(decl.model_file, file);
   return selected.map((v) => {
     const version = String(v);
     if (!decl.model_file) return { version };
@@ -205,6 +215,21 @@ function resolveVersions(decl: ModelDeclaration, file: string): ModelVersionSour
     }
     return { version, modelPath };
   });
+}
+
+/**
+ * `model_file` names a file inside each version folder. An absolute path, or one that climbs out
+ * with `..`, would be joined under the folder and reported as a path the user never wrote: refused,
+ * pointing at the `package:` form for files that live elsewhere.
+ */
+function checkModelFilePath(modelFile: string, file: string): void {
+  const hint = "name a file inside each version folder (e.g. 'model.onnx'), or a file of an installed npm package as 'package:<name>/<path>'";
+  if (path.isAbsolute(modelFile) || path.win32.isAbsolute(modelFile)) {
+    throw new DeclarationInvalid([{ file, field: 'model_file', message: `expected a path relative to the version folder, got the absolute path '${modelFile}': ${hint}` }]);
+  }
+  if (modelFile.split(/[\\/]/).includes('..')) {
+    throw new DeclarationInvalid([{ file, field: 'model_file', message: `expected a path inside the version folder, got '${modelFile}', which leaves it with '..': ${hint}` }]);
+  }
 }
 
 function selectVersions(available: number[], policy: VersionPolicy, file: string): number[] {
@@ -223,6 +248,9 @@ function resolvePackageFile(spec: string, file: string): string {
   const nameLength = spec.startsWith('@') ? 2 : 1;
   const packageName = parts.slice(0, nameLength).join('/');
   const rest = parts.slice(nameLength).join('/');
+  if (rest === '' || parts.includes('..') || path.isAbsolute(spec)) {
+    throw new DeclarationInvalid([{ file, field: 'model_file', message: `expected 'package:<name>/<path inside the package>' (no '..'), got 'package:${spec}'` }]);
+  }
   // Node's own lookup: node_modules/<name> in the declaration's directory or any parent. (Going
   // through require.resolve would fail on packages whose `exports` hide package.json.)
   for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {

@@ -32,8 +32,23 @@ export interface LoadedModel {
 
 export type ExecuteResult = InferResponse | InferError;
 
+/**
+ * What an instance really runs on, which is not always what its card asked for: onnxruntime starts
+ * a session on the next provider list when the first cannot start.
+ */
+export interface InstanceRuntime {
+  /** The providers (or backend) the instance runs on, best first: `['cuda', 'cpu']`, `['cpu']`. */
+  providers: string[];
+  /** True when it runs on less than its card asked for. */
+  degraded: boolean;
+  /** Why, when degraded: what did not start and onnxruntime's reason. */
+  reason?: string;
+}
+
 export interface ModelInstance {
   readonly card: Card;
+  /** What the instance runs on after any fallback; engines without providers leave it out. */
+  readonly runtime?: InstanceRuntime;
   /**
    * Runs a batch of validated requests. Never called twice at once on one instance. Resolves with
    * exactly one result per request, in request order; a rejected promise means nothing ran.

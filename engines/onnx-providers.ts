@@ -67,15 +67,17 @@ export function executionProvidersOf(card: Card): ExecutionProvider[] {
 /**
  * The provider lists to try on a card, best first. The card's list is a preference order (TensorRT,
  * then CUDA, then CPU): unavailable providers are left out, and when a session cannot start with
- * the first accelerator provider the next list drops it. An accelerator card never ends on the CPU
- * provider alone, which would make its coefficient a lie; a CPU card may.
+ * the first accelerator provider the next list drops it. An accelerator card whose list names the
+ * CPU provider may end on it alone: the instance then reports itself degraded and the card is
+ * weighted as the CPU (node/instance-report.ts), so its coefficient does not lie. One with no
+ * accelerator provider usable at all gets no list: that card is not the onnx engine's.
  */
 export function providerFallbacks(card: Card, available: ReadonlySet<string>): ExecutionProvider[][] {
   const usable = executionProvidersOf(card).filter((p) => available.has(providerName(p)));
   const lists: ExecutionProvider[][] = [];
   for (let rest = usable; rest.length > 0; rest = rest.slice(1)) {
     const onlyCpu = rest.every((p) => providerName(p) === 'cpu');
-    if (onlyCpu && card.kind !== 'cpu') break;
+    if (onlyCpu && card.kind !== 'cpu' && lists.length === 0) break;
     lists.push(rest);
     if (onlyCpu) break;
   }
@@ -91,4 +93,38 @@ export function defaultIntraOpThreads(cpuCount: number, declaration: ModelDeclar
   let cpuInstances = 0;
   for (const g of declaration.instances) if (g.kind === 'cpu' || g.kind === 'auto') cpuInstances += g.count;
   return Math.max(1, Math.floor(cpuCount / Math.max(1, cpuInstances)));
+}
+
+/**
+ * Provider names onnxruntime-node has a backend registered for. A session asked for any other
+ * name starts without it, with only a console warning from onnxruntime's JavaScript layer.
+ */
+export function registeredProviders(): ReadonlySet<string> {
+  return new Set(ort.listSupportedBackends().map((b) => b.name));
+}
+
+/**
+ * The fallback lists without the providers onnxruntime would silently drop, each dropped name
+ * once in `dropped` with why; lists that become empty or repeat the one before are left out.
+ */
+export function withoutUnregistered(
+  lists: readonly ExecutionProvider[][],
+  registered: ReadonlySet<string>,
+): { attempts: ExecutionProvider[][]; dropped: string[] } {
+  const dropped = new Set<string>();
+  const attempts: ExecutionProvider[][] = [];
+  for (const list of lists) {
+    const kept = list.filter((p) => {
+      if (registered.has(providerName(p))) return true;
+      dropped.add(providerName(p));
+      return false;
+    });
+    const previous = attempts[attempts.length - 1];
+    const same = previous !== undefined && previous.map(providerName).join(',') === kept.map(providerName).join(',');
+    if (kept.length > 0 && !same) attempts.push(kept);
+  }
+  return {
+    attempts,
+    dropped: [...dropped].map((name) => `[${name}]: onnxruntime has no execution provider '${name}' (it has ${[...registered].join(', ')})`),
+  };
 }

@@ -73,7 +73,7 @@ export class InlineSessionHost implements SessionHost, HostSource<SessionHost> {
 }
 
 /** The engines/ sources the compiled worker entry is built from: onnx-worker.ts and what it imports here. */
-const WORKER_ENTRY_SOURCES: readonly string[] = ['onnx-worker.ts', 'onnx-tensor.ts'];
+const WORKER_ENTRY_SOURCES: readonly string[] = ['onnx-worker.ts', 'onnx-tensor.ts', 'onnx-log-level.ts'];
 
 /**
  * The compiled worker entry. Compiled, this module sits beside it in dist/engines/. Run from the

@@ -15,8 +15,12 @@ function describeShape(shape: readonly (number | string)[]): string {
 /** What the check reads of a session: its tensors' names and metadata. */
 export type SessionSignature = Pick<ort.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>;
 
-/** Declared tensors against the session's metadata: names, datatypes, ranks and fixed dims. One line per problem; none when they agree. */
-export function checkSignature(declaration: ModelDeclaration, session: SessionSignature): string[] {
+/**
+ * Declared tensors against the session's metadata: names, datatypes, ranks and fixed dims. One line
+ * per problem; none when they agree. `graphRanks` (onnx-graph-ranks.ts) gives the rank of tensors
+ * onnxruntime reports as `[]`, which is both a scalar and an unknown rank.
+ */
+export function checkSignature(declaration: ModelDeclaration, session: SessionSignature, graphRanks: ReadonlyMap<string, number> = new Map()): string[] {
   const problems: string[] = [];
   const batched = declaration.max_batch_size > 0;
   const compare = (kind: 'input' | 'output', declared: TensorDeclaration, meta: ort.InferenceSession.ValueMetadata | undefined) => {
@@ -34,8 +38,15 @@ export function checkSignature(declaration: ModelDeclaration, session: SessionSi
       problems.push(`${kind} '${declared.name}' is declared ${declared.datatype} but the model has ${modelType ?? meta.type}`);
     }
     const shape = meta.shape;
-    if (shape.length === 0) return; // onnxruntime reports unknown ranks as []: nothing to compare
     const dims = batched ? [-1, ...declared.dims] : declared.dims;
+    if (shape.length === 0) {
+      // onnxruntime reports a scalar and an unknown rank both as []: the graph's own type tells them apart.
+      const rank = graphRanks.get(declared.name);
+      if (rank !== undefined && rank !== dims.length) {
+        problems.push(`${kind} '${declared.name}' has rank ${rank}${rank === 0 ? ' (a scalar)' : ''} in the model graph but the declaration gives rank ${dims.length}${batched ? ' (batch dim + dims)' : ''} (dims ${describeShape(declared.dims)}${rank === 0 ? '; declare dims: [] and max_batch_size: 0 for a scalar' : ''})`);
+      }
+      return;
+    }
     if (shape.length !== dims.length) {
       problems.push(`${kind} '${declared.name}' has rank ${shape.length} ${describeShape(shape)} in the model but the declaration gives rank ${dims.length}${batched ? ' (batch dim + dims)' : ''}`);
       return;

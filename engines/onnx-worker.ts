@@ -15,6 +15,7 @@
  */
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { ortEnvLogLevel } from './onnx-log-level.js';
 import { forTransfer, ortToWire, wireToOrt, type WireTensors } from './onnx-tensor.js';
 
 /** The workerData of an onnx worker: importing this module anywhere else starts nothing. */
@@ -39,6 +40,10 @@ export type SessionStart =
 /** Tries the option sets in order (provider fallback); `failures[i]` is why attempt i did not start. */
 export async function startSession(model: Uint8Array, attempts: ort.InferenceSession.SessionOptions[]): Promise<SessionStart> {
   const failures: string[] = [];
+  // onnxruntime reads its environment's log level once per thread, at the first session: set it
+  // from the sessions' own level so that environment-wide messages follow it too.
+  const severity = attempts[0]?.logSeverityLevel;
+  if (severity !== undefined) ort.env.logLevel = ortEnvLogLevel(severity);
   for (const [attempt, options] of attempts.entries()) {
     try {
       return { ok: true, session: await ort.InferenceSession.create(model, options), attempt, failures };

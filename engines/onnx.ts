@@ -31,20 +31,23 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Card } from '../adapters/card.js';
-import { elementCount } from '../core/datatypes.js';
-import { asInferError, InferError, invalidArg, unsupported } from '../core/errors.js';
-import type { ModelDeclaration, TensorDeclaration } from '../core/model-declaration.js';
+import { asInferError, InferError } from '../core/errors.js';
+import type { ModelDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { formatShape } from '../core/request-validation.js';
-import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
-import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import type { InferRequest, Tensor } from '../core/tensor.js';
+import type { Engine, ExecuteResult, InstanceRuntime, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import { graphRanks } from './onnx-graph-ranks.js';
+import { DEFAULT_ORT_LOG_SEVERITY, isOrtLogSeverity, ortEnvLogLevel, type OrtLogSeverity } from './onnx-log-level.js';
 import {
-  availableExecutionProviders, defaultIntraOpThreads, executionProvidersOf, providerFallbacks, providerName, type ExecutionProvider,
+  availableExecutionProviders, defaultIntraOpThreads, executionProvidersOf, providerFallbacks, providerName,
+  registeredProviders, withoutUnregistered, type ExecutionProvider,
 } from './onnx-providers.js';
 import { InlineSessionHost, WorkerSessionHost, type HostStart, type SessionHost } from './onnx-session-host.js';
 import { checkSignature } from './onnx-signature.js';
 import { fromWireTensor, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
-import { concatInputs, groupByRows, requestRows, sliceRows } from './row-batching.js';
+import { DeclaredRequests } from './declared-requests.js';
+import { concatInputs, groupByRows, splitRows } from './row-batching.js';
 import {
   DEFAULT_WORKER_RESTART_BACKOFF_MS, DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS, DEFAULT_WORKER_RESTART_RESET_AFTER_MS,
   WorkerSupervisor, type HostSource, type WorkerRestartPolicy,
@@ -71,6 +74,11 @@ export interface OnnxEngineOptions {
   restartResetAfterMs?: number;
   /** Where worker deaths (each restart) and failed restarts are reported, one line each (default console.warn). */
   log?: (message: string) => void;
+  /**
+   * The least severe onnxruntime message written to stderr: 0 verbose … 3 error, 4 fatal (default
+   * DEFAULT_ORT_LOG_SEVERITY, errors only; `ortLogSeverityFor` maps the server's log level).
+   */
+  logSeverityLevel?: OrtLogSeverity;
 }
 
 export class OnnxEngine implements Engine {
@@ -80,6 +88,7 @@ export class OnnxEngine implements Engine {
   readonly #execution: OnnxExecution;
   readonly #restartPolicy: WorkerRestartPolicy;
   readonly #log: (message: string) => void;
+  readonly #logSeverity: OrtLogSeverity;
 
   constructor(options: OnnxEngineOptions = {}) {
     this.#available = new Set(options.availableProviders ?? availableExecutionProviders());
@@ -102,6 +111,12 @@ export class OnnxEngine implements Engine {
       throw new Error(`onnx engine: restartMaxBackoffMs (${this.#restartPolicy.maxBackoffMs}) is below restartBackoffMs (${this.#restartPolicy.backoffMs})`);
     }
     this.#log = options.log ?? ((message) => console.warn(message));
+    this.#logSeverity = options.logSeverityLevel ?? DEFAULT_ORT_LOG_SEVERITY;
+    if (!isOrtLogSeverity(this.#logSeverity)) {
+      throw new Error(`onnx engine: logSeverityLevel must be 0 (verbose) to 4 (fatal), got ${String(options.logSeverityLevel)}`);
+    }
+    // Read by onnxruntime once, at this thread's first session (workers set their own, onnx-worker.ts).
+    ort.env.logLevel = ortEnvLogLevel(this.#logSeverity);
   }
 
   /** CPU cards always; an accelerator card when one of the accelerator providers it names is in this build. */
@@ -128,12 +143,12 @@ export class OnnxEngine implements Engine {
     // A throwaway CPU session reads the graph's signature; instances build their own sessions.
     let probe: ort.InferenceSession;
     try {
-      probe = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
+      probe = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, logSeverityLevel: this.#logSeverity });
     } catch (err) {
       throw new Error(`model '${spec.declaration.name}': onnxruntime cannot load ${spec.modelPath}: ${(err as Error).message}`);
     }
     try {
-      const problems = checkSignature(spec.declaration, probe);
+      const problems = checkSignature(spec.declaration, probe, graphRanks(bytes));
       if (problems.length > 0) {
         throw new Error(`model '${spec.declaration.name}': declaration disagrees with ${spec.modelPath}: ${problems.join('; ')}`);
       }
@@ -146,6 +161,7 @@ export class OnnxEngine implements Engine {
       execution: spec.declaration.execution ?? this.#execution,
       restartPolicy: this.#restartPolicy,
       log: this.#log,
+      logSeverity: this.#logSeverity,
     });
   }
 }
@@ -156,6 +172,7 @@ interface LoadedModelSetup {
   execution: OnnxExecution;
   restartPolicy: WorkerRestartPolicy;
   log: (message: string) => void;
+  logSeverity: OrtLogSeverity;
 }
 
 class OnnxLoadedModel implements LoadedModel {
@@ -179,16 +196,27 @@ class OnnxLoadedModel implements LoadedModel {
     if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1) {
       throw new Error(`card ${card.id}: engineOptions.intraOpNumThreads must be a positive integer, got ${String(threads)}`);
     }
-    const attempts = providerFallbacks(card, this.#setup.available);
-    if (attempts.length === 0) {
+    const wanted = providerFallbacks(card, this.#setup.available);
+    if (wanted.length === 0) {
       throw new Error(`${who}: none of its execution providers [${executionProvidersOf(card).map(providerName).join(', ')}] is in this onnxruntime build (available: ${[...this.#setup.available].join(', ')})`);
+    }
+    // onnxruntime's JavaScript layer drops a provider it has no backend for and starts without it,
+    // saying so only on the console: drop it here instead, where the instance can report it.
+    const registered = registeredProviders();
+    const { attempts, dropped } = withoutUnregistered(wanted, registered);
+    if (attempts.length === 0) {
+      throw new Error(`${who}: no session could start: ${dropped.join('; ')}`);
     }
     const options = attempts.map((providers): ort.InferenceSession.SessionOptions => ({
       executionProviders: providers as ort.InferenceSession.ExecutionProviderConfig[],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
+      // Idle intra-op threads sleep instead of spinning: a spinning pool burns about a core per
+      // model between runs, taken from the other models of the node (bench/isolation.ts).
+      extra: ORT_NO_SPINNING,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      logSeverityLevel: this.#setup.logSeverity,
     }));
     const bytes = this.#bytes;
     let started: HostStart<WorkerSessionHost | InlineSessionHost>;
@@ -221,11 +249,14 @@ class OnnxLoadedModel implements LoadedModel {
     } else {
       hosts = started.host;
     }
+    const runsOn = attempts[started.attempt].map(providerName);
+    const fellBack = [...dropped, ...failures];
+    if (fellBack.length > 0) this.#setup.log(`${who} runs on [${runsOn.join(', ')}], not [${wanted[0].map(providerName).join(', ')}] as its card asks: ${fellBack.join('; ')}`);
     const instance: OnnxModelInstance = new OnnxModelInstance(card, index, hosts, this.#spec, {
       execution: this.#setup.execution,
       intraOpNumThreads: threads,
-      executionProviders: attempts[started.attempt].map(providerName),
-      providerFailures: failures,
+      executionProviders: runsOn,
+      providerFailures: fellBack,
     }, () => this.#instances.delete(instance));
     this.#instances.add(instance);
     return instance;
@@ -253,13 +284,14 @@ export class OnnxModelInstance implements ModelInstance {
   readonly executionProviders: readonly string[];
   /** Provider lists tried before this one, with onnxruntime's reason: for the node's log. */
   readonly providerFailures: readonly string[];
+  /** What the instance runs on: degraded when a provider its card asks for did not start. */
+  readonly runtime: InstanceRuntime;
   /** Calls of session.run so far; a batch of compatible requests costs one. */
   runs = 0;
   readonly #hosts: HostSource<SessionHost>;
   readonly #declaration: ModelDeclaration;
   readonly #version: string;
-  readonly #inputs: Map<string, TensorDeclaration>;
-  readonly #outputs: Map<string, TensorDeclaration>;
+  readonly #requests: DeclaredRequests;
   readonly #onUnload: () => void;
   #released = false;
 
@@ -270,11 +302,15 @@ export class OnnxModelInstance implements ModelInstance {
     this.intraOpNumThreads = setup.intraOpNumThreads;
     this.executionProviders = setup.executionProviders;
     this.providerFailures = setup.providerFailures;
+    this.runtime = {
+      providers: [...setup.executionProviders],
+      degraded: setup.providerFailures.length > 0,
+      ...(setup.providerFailures.length > 0 ? { reason: setup.providerFailures.join('; ') } : {}),
+    };
     this.#hosts = hosts;
     this.#declaration = spec.declaration;
     this.#version = spec.version;
-    this.#inputs = new Map(spec.declaration.inputs.map((t) => [t.name, t]));
-    this.#outputs = new Map(spec.declaration.outputs.map((t) => [t.name, t]));
+    this.#requests = new DeclaredRequests(spec.declaration, spec.version, 'onnxruntime-node', (d) => ORT_TYPES[d] !== undefined);
     this.#onUnload = onUnload;
   }
 
@@ -298,7 +334,7 @@ export class OnnxModelInstance implements ModelInstance {
     const results: (ExecuteResult | undefined)[] = new Array(batch.length);
     const runnable: number[] = [];
     batch.forEach((req, i) => {
-      const problem = this.#check(req);
+      const problem = this.#requests.check(req);
       if (problem) results[i] = problem;
       else runnable.push(i);
     });
@@ -323,39 +359,6 @@ export class OnnxModelInstance implements ModelInstance {
     await this.#hosts.release();
   }
 
-  /** What the engine itself must refuse; the front door has checked shapes already. */
-  #check(req: InferRequest): InferError | undefined {
-    for (const t of req.inputs) {
-      const declared = this.#inputs.get(t.name);
-      if (!declared) return invalidArg(`model '${this.#declaration.name}' has no input '${t.name}'`);
-      if (ORT_TYPES[t.datatype] === undefined) {
-        return unsupported(`input '${t.name}': ${t.datatype} tensors are not supported by onnxruntime-node`, 'unsupported_datatype');
-      }
-      if (t.datatype !== declared.datatype) {
-        return invalidArg(`input '${t.name}' is ${t.datatype} but the model expects ${declared.datatype}`);
-      }
-      if (elementCount(t.shape) !== t.data.length) {
-        return invalidArg(`input '${t.name}' has ${t.data.length} elements for shape ${formatShape(t.shape)}`);
-      }
-    }
-    for (const name of this.#inputs.keys()) {
-      if (!req.inputs.some((t) => t.name === name)) return invalidArg(`input '${name}' is missing`);
-    }
-    for (const o of req.outputs ?? []) {
-      if (!this.#outputs.has(o.name)) return invalidArg(`model '${this.#declaration.name}' has no output '${o.name}'`);
-    }
-    return undefined;
-  }
-
-  /** Output names one request gets, in its order: as requested, or as declared; each once. */
-  #wanted(req: InferRequest): string[] {
-    return [...new Set((req.outputs ?? this.#declaration.outputs).map((o) => o.name))];
-  }
-
-  #fetchNames(requests: InferRequest[]): string[] {
-    return [...new Set(requests.flatMap((r) => this.#wanted(r)))];
-  }
-
   /** One session run. A host that is gone fails the whole execute, not one request's slot. */
   async #run(host: SessionHost, feeds: WireTensors, fetches: string[], movable: boolean): Promise<Tensor[]> {
     this.runs++;
@@ -375,7 +378,7 @@ export class OnnxModelInstance implements ModelInstance {
     } catch (err) {
       return asInferError(err);
     }
-    const fetches = this.#fetchNames([req]);
+    const fetches = this.#requests.wantedByAny([req]);
     let tensors: Tensor[];
     try {
       // The request's arrays are the caller's: a worker gets copies.
@@ -384,20 +387,18 @@ export class OnnxModelInstance implements ModelInstance {
       if (host.gone) throw err;
       return runtimeError(err, req);
     }
-    return this.#response(req, tensors);
+    return this.#requests.response(req, tensors);
   }
 
   /** Concatenates along dim 0, runs once and splits; undefined when the batched run failed. */
   async #runBatched(host: SessionHost, requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
-    const rows = requests.map(requestRows);
-    const total = rows.reduce((a, b) => a + b, 0);
     let feeds: WireTensors;
     try {
       feeds = Object.fromEntries(concatInputs(requests).map((t) => [t.name, toWireTensor(t)]));
     } catch {
       return undefined;
     }
-    const fetches = this.#fetchNames(requests);
+    const fetches = this.#requests.wantedByAny(requests);
     let tensors: Tensor[];
     try {
       // The concatenations are this run's own: a worker may take them.
@@ -406,20 +407,10 @@ export class OnnxModelInstance implements ModelInstance {
       if (host.gone) throw err;
       return undefined;
     }
-    if (tensors.some((t) => t.shape[0] !== total)) return undefined;
-    let offset = 0;
-    return requests.map((req, k) => {
-      const mine = this.#wanted(req).map((name) => sliceRows(tensors.find((t) => t.name === name)!, offset, rows[k]));
-      offset += rows[k];
-      return this.#response(req, mine);
-    });
+    const parts = splitRows(requests, new Map(tensors.map((t) => [t.name, t])), (req) => this.#requests.wanted(req));
+    return parts?.map((mine, k) => this.#requests.response(requests[k], mine));
   }
 
-  #response(req: InferRequest, outputs: Tensor[]): InferResponse {
-    const response: InferResponse = { modelName: this.#declaration.name, modelVersion: this.#version, outputs };
-    if (req.id !== undefined) response.id = req.id;
-    return response;
-  }
 }
 
 /**
@@ -437,6 +428,9 @@ function runtimeError(err: unknown, req: InferRequest): InferError {
 }
 
 /** onnxruntime's checks of a feed against the graph's input (InferenceSession::ValidateInputs). */
+/** onnxruntime session config entries session.{intra,inter}_op.allow_spinning = 0. */
+export const ORT_NO_SPINNING = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } as const;
+
 const FEED_CHECK = /^(?:Invalid rank for input|Got invalid dimensions for input): (\S+)/;
 const FEED_TYPE_CHECK = /^Unexpected input data type\b/;
 /** How onnxruntime reports a kernel that failed during the run. */

@@ -90,3 +90,32 @@ export function sliceRows(t: Tensor, startRow: number, rows: number): Tensor {
   const data = t.data.slice(startRow * rowSize, (startRow + rows) * rowSize) as TensorData;
   return { name: t.name, datatype: t.datatype, shape: [rows, ...t.shape.slice(1)], data };
 }
+
+/**
+ * A batched run's outputs split back per request, in order: request k gets rows
+ * offset_k .. offset_k + rows_k of each output it wants. Undefined when an output it wants is
+ * missing or does not have the batch's total rows on its first dim (the model did not batch on it),
+ * so the caller runs the requests one by one instead.
+ */
+export function splitRows(
+  requests: readonly InferRequest[],
+  outputs: ReadonlyMap<string, Tensor>,
+  wanted: (req: InferRequest) => string[],
+): Tensor[][] | undefined {
+  const rows = requests.map(requestRows);
+  const total = rows.reduce((a, b) => a + b, 0);
+  for (const t of outputs.values()) if (t.shape[0] !== total) return undefined;
+  const parts: Tensor[][] = [];
+  let offset = 0;
+  for (let k = 0; k < requests.length; k++) {
+    const mine: Tensor[] = [];
+    for (const name of wanted(requests[k])) {
+      const t = outputs.get(name);
+      if (t === undefined) return undefined;
+      mine.push(sliceRows(t, offset, rows[k]));
+    }
+    parts.push(mine);
+    offset += rows[k];
+  }
+  return parts;
+}

@@ -90,6 +90,11 @@ export class ModelExecutor {
     return this.#instances.length;
   }
 
+  /** The instances that run this version (what each runs on: `runtime`). */
+  get instances(): readonly ModelInstance[] {
+    return this.#instances;
+  }
+
   get queueDepth(): number {
     return this.#waiting;
   }

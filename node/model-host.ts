@@ -10,7 +10,10 @@ import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import { formatDeclarationError, type DeclaredModel, type DeclarationError } from '../core/model-repository.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import type { LoadedModel, ModelInstance } from '../engines/engine.js';
+import { generatedRequest, warmupRequest } from '../core/model-warmup.js';
+import { calibrateCard, type CardCalibration } from './calibration.js';
 import { LoadMeter } from './load-meter.js';
+import { warmUpInstance, type WarmupRecord } from './model-warmup.js';
 import { ModelExecutor, type OutcomeObserver } from './model-executor.js';
 
 
@@ -23,6 +26,10 @@ export interface HostedModel {
   latest: ModelExecutor;
   /** The engines' loaded models behind the executors' instances, unloaded after them. */
   loaded: LoadedModel[];
+  /** Warmup executions each instance ran before the model was listed READY, by version. */
+  warmup: Array<WarmupRecord & { version: string }>;
+  /** Measured throughput per (version, card); empty when calibration is off or failed. */
+  calibration: Array<CardCalibration & { version: string }>;
 }
 
 export interface ModelHostOptions {
@@ -30,6 +37,10 @@ export interface ModelHostOptions {
   engines: EngineRegistry;
   observe?: OutcomeObserver;
   log?: (message: string) => void;
+  /** Time to measure each (model, card) pair at load (node/calibration.ts); 0 or undefined = off. */
+  calibrateMs?: number;
+  /** Rows per calibration execution on generated inputs (capped at max_batch_size); default 1. */
+  calibrateBatch?: number;
 }
 
 /** Why a load did not take: the model keeps what it served before (or stays unavailable). */
@@ -125,6 +136,16 @@ export class ModelHost {
     });
   }
 
+  /**
+   * Why the model is declared here but not served (rejected declaration, failed load, no card fits),
+   * or undefined. A model unloaded on request is not unservable: undefined for it too.
+   */
+  unavailableReason(name: string): string | undefined {
+    if (this.#models.has(name)) return undefined;
+    const reason = this.#unavailable.get(name)?.[0]?.reason;
+    return reason === UNLOADED_REASON ? undefined : reason;
+  }
+
   /** Whether the model is served now. */
   isLoaded(name: string): boolean {
     return this.#models.has(name);
@@ -134,9 +155,14 @@ export class ModelHost {
     const { declaration } = model;
     const executors = new Map<string, ModelExecutor>();
     const loaded: LoadedModel[] = [];
+    const warmup: HostedModel['warmup'] = [];
+    const calibration: HostedModel['calibration'] = [];
     try {
       for (const source of model.versions) {
-        const instances = await this.#createInstances(model, source.version, source.modelPath, loaded);
+        const placed: PlacedInstance[] = [];
+        const instances = await this.#createInstances(model, source.version, source.modelPath, loaded, placed);
+        for (const p of placed) warmup.push(...p.warmup.map((w) => ({ ...w, version: source.version })));
+        for (const c of await this.#calibrate(model, placed)) calibration.push({ ...c, version: source.version });
         executors.set(source.version, new ModelExecutor(
           model.metadata, source.version, instances,
           { maxQueueSize: declaration.max_queue_size, maxBatchSize: declaration.max_batch_size },
@@ -150,13 +176,42 @@ export class ModelHost {
     }
     const versions = [...executors.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
     const sorted = new Map(versions.map((v) => [v, executors.get(v)!]));
-    return { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])!, loaded };
+    return { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])!, loaded, warmup, calibration };
+  }
+
+  /**
+   * Measures each card's instances (calibrateMs each) on the first warmup sample, or on generated
+   * inputs. Simulated engines are skipped: their speed is their declared coefficient by
+   * construction. A failure only costs the figure (the card table's prior stays), not the load.
+   */
+  async #calibrate(model: DeclaredModel, placed: PlacedInstance[]): Promise<CardCalibration[]> {
+    const budgetMs = this.options.calibrateMs ?? 0;
+    if (!(budgetMs > 0)) return [];
+    const { declaration } = model;
+    const sample = declaration.model_warmup?.[0];
+    // The author's warmup sample stands for real inputs better than generated ones (variable dims).
+    const rows = Math.max(1, Math.min(this.options.calibrateBatch ?? 1, model.metadata.maxBatchSize));
+    const request = sample ? warmupRequest(declaration, sample) : generatedRequest(model.metadata, rows);
+    const batch = model.metadata.maxBatchSize > 0 ? (sample?.batch_size ?? rows) : 1;
+    const byCard = new Map<Card, PlacedInstance[]>();
+    for (const p of placed) if (p.engine !== 'sim') byCard.set(p.card, [...(byCard.get(p.card) ?? []), p]);
+    const results: CardCalibration[] = [];
+    for (const [card, group] of byCard) {
+      try {
+        results.push(await calibrateCard(card, group[0].engine, group.map((p) => p.instance), request, batch, budgetMs));
+      } catch (err) {
+        this.#log(`model '${declaration.name}': calibration on card ${card.id} failed, its card-table prior stays: ${(err as Error).message}`);
+      }
+    }
+    return results;
   }
 
   #loadFailed(name: string, versions: string[], err: Error): ModelLoadFailed {
     if (err instanceof NoFittingCard) {
-      // Normal in a mixed fleet: a CPU-only model is simply not for a node of NPUs.
+      // Normal in a mixed fleet (a GPU model is not for a CPU node), but listed with the reason, so
+      // that nobody has to read the log to learn why the model is missing here.
       this.#log(`model '${name}' not served on this node: ${err.message}`);
+      if (!this.#models.has(name)) this.#markUnavailable(name, versions, `not served on this node: ${err.message}`);
       return new ModelLoadFailed(`model '${name}' is not served on this node: ${err.message}`);
     }
     const reason = `failed to load: ${err.message}`;
@@ -188,7 +243,7 @@ export class ModelHost {
     return next;
   }
 
-  async #createInstances(model: DeclaredModel, version: string, modelPath: string | undefined, loadedModels: LoadedModel[]): Promise<ModelInstance[]> {
+  async #createInstances(model: DeclaredModel, version: string, modelPath: string | undefined, loadedModels: LoadedModel[], placed: PlacedInstance[] = []): Promise<ModelInstance[]> {
     const { declaration } = model;
     const loadedByEngine = new Map<string, LoadedModel>();
     const instances: ModelInstance[] = [];
@@ -208,7 +263,12 @@ export class ModelHost {
             loadedByEngine.set(choice.engine, loaded);
             loadedModels.push(loaded);
           }
-          for (let i = 0; i < group.count; i++) instances.push(await loaded.createInstance(card, i));
+          for (let i = 0; i < group.count; i++) {
+            const instance = await loaded.createInstance(card, i);
+            instances.push(instance);
+            // Before the executor exists, so nothing routes to the model until every instance is warm.
+            placed.push({ card, engine: choice.engine, instance, warmup: await warmUpInstance(declaration, instance) });
+          }
         }
       }
     } catch (err) {
@@ -286,6 +346,14 @@ async function closeQuietly(executors: ModelExecutor[], loaded: LoadedModel[]): 
 }
 
 class NoFittingCard extends Error {}
+
+/** One instance as created: its card, the engine chosen there, its warmup. */
+interface PlacedInstance {
+  card: Card;
+  engine: string;
+  instance: ModelInstance;
+  warmup: WarmupRecord[];
+}
 
 function modelNameFromFile(file: string): string {
   const parts = file.split(/[\\/]/);

@@ -6,8 +6,10 @@
  */
 import type { Backend } from './backend.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
-import { chooseShortestExpectedDelay, expectedDelay, inFlightCap, type DelayCandidate } from './in-flight-guard.js';
+import { CallLatency, type OutstandingCall } from './call-latency.js';
+import { chooseShortestExpectedDelay, DEFAULT_QUEUE_BUDGET, expectedDelay, queueBudget, queueCap, type DelayCandidate } from './in-flight-guard.js';
 import { hardwareCapacity, type LoadReport } from '../core/load-report.js';
+import { calibratedCapacities, calibratedThroughput } from './calibrated-capacity.js';
 import type { PickMember, PickPolicy, ProbeAnswer } from './picker.js';
 import type { RoutingPolicy } from './routing-policy.js';
 import type { WeightInput } from './weight-policy.js';
@@ -41,6 +43,21 @@ export const DELAY_CHECK_MAX_MEMBERS = 256;
 export const EXPLORE_AFTER_MS = 1_000;
 /** Only members whose weight is below this share of their hardware prior are explored. */
 export const EXPLORE_BELOW_PRIOR_SHARE = 0.5;
+/**
+ * The delay check lowers a member's weight to what its answers show (call-latency.ts) only when
+ * they show it at least this many times slower than its weight says: a real slowdown, not the
+ * noise of one late answer.
+ */
+export const LATENCY_SLOWDOWN_RATIO = 2;
+/**
+ * Above this many requests in flight per execution slot of the whole pool, the policy's choice
+ * stands wherever it can start the request at once (a free slot, answers not showing it slow). At
+ * such load the fast cards queue anyway: moving a request off a slow card that can start it now
+ * only lengthens their queues, and every latency drifts up to the slow card's service time. In the
+ * simulated fleet at 85 % load (bench/routing/simulate.ts) this took p99 from ~130 to ~106 ms and
+ * p50 from ~94 to ~55 ms; below about 75 % load the pool rarely holds this much.
+ */
+export const BUSY_POOL_IN_FLIGHT_PER_SLOT = 0.8;
 
 
 import type { ReleaseOutcome } from './pool-outcome.js';
@@ -52,10 +69,12 @@ export interface PoolOptions {
   baseEjectionMs: number;
   maxEjectionMs: number;
   /**
-   * Closed-loop guard: a member at this many in-flight requests per execution slot sits out.
-   * Undefined: the default factor; 0: no guard (members take any number in flight).
+   * Closed-loop guard: a member takes another request while its expected delay stays within this
+   * many times the pool's median service time of one slot (in-flight-guard.ts queueCap), and the
+   * delay check runs. Undefined: DEFAULT_QUEUE_BUDGET; 0: no guard (members take any number in
+   * flight, the policy's choice always stands).
    */
-  inFlightPerSlot?: number;
+  queueBudget?: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -100,8 +119,15 @@ export class PoolMember implements PickMember, DelayCandidate {
   eligible = true;
   /** When it was last picked (for exploration by the delay check). */
   lastPickedAtMs = -Infinity;
+  /** This gateway's view of the node's service time, from its calls (for the delay check). */
+  readonly latency = new CallLatency();
 
-  constructor(public spec: MemberSpec, readonly joinedAtMs: number, private readonly inFlightPerSlot?: number) {
+  /** Requests it may hold (in-flight-guard.ts queueCap); the pool sets it with the weights. */
+  cap = Infinity;
+  /** Its slots as counted in the pool's total (BackendPool #slotsTotal). */
+  countedSlots = 0;
+
+  constructor(public spec: MemberSpec, readonly joinedAtMs: number) {
     this.weight = spec.staticWeight ?? spec.capacity;
   }
 
@@ -116,12 +142,6 @@ export class PoolMember implements PickMember, DelayCandidate {
   /** Executions the node runs at once, by its last report or its spec; undefined when unknown. */
   get slots(): number | undefined {
     return this.report?.slots ?? this.spec.slots;
-  }
-
-  get cap(): number {
-    if (this.inFlightPerSlot === 0) return Infinity;
-    const slots = this.slots;
-    return slots ? inFlightCap(slots, { factor: this.inFlightPerSlot }) : Infinity;
   }
 }
 
@@ -148,13 +168,14 @@ export class PoolAttempt {
     readonly member: PoolMember,
     readonly pickedAtMs: number,
     private readonly onCallEnded?: (outcome: ReleaseOutcome, latencyMs: number, nowMs: number) => void,
+    private readonly call?: OutstandingCall,
   ) {}
 
   /** Ends the call once; later calls are ignored (a retry loop may reach it twice on an error path). */
   end(outcome: ReleaseOutcome, nowMs: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.pool.release(this.member, outcome, nowMs);
+    this.pool.release(this.member, outcome, nowMs, this.call);
     this.onCallEnded?.(outcome, nowMs - this.pickedAtMs, nowMs);
   }
 }
@@ -170,6 +191,17 @@ export class BackendPool {
   readonly #members = new Map<string, PoolMember>();
   readonly #ejected = new Set<PoolMember>();
   readonly #picker: PickPolicy;
+  /**
+   * The pool's typical service time per slot and weight unit, ms × weight / slots, over the
+   * members this gateway has answers from (median, so one slow node does not move it); what turns
+   * a member's measured service time into the weight it shows (#delayWeight). Set with the weights.
+   */
+  #msPerWeightPerSlot: number | undefined;
+  /** The pool's delay budget (in-flight-guard.ts queueBudget); set with the weights. */
+  #budget: number | undefined;
+  /** Σ in flight and Σ slots (unknown counts 1) over members, kept as they change. */
+  #inFlightTotal = 0;
+  #slotsTotal = 0;
 
   constructor(
     readonly model: string,
@@ -199,9 +231,10 @@ export class BackendPool {
     const existing = this.#members.get(spec.id);
     if (existing) {
       existing.spec = spec;
+      this.#refreshCap(existing, nowMs);
       return existing;
     }
-    const member = new PoolMember(spec, nowMs, this.options.inFlightPerSlot);
+    const member = new PoolMember(spec, nowMs);
     this.#members.set(spec.id, member);
     this.#picker.add(member);
     this.recomputeWeights(nowMs);
@@ -213,6 +246,8 @@ export class BackendPool {
     if (!member) return false;
     this.#members.delete(id);
     this.#ejected.delete(member);
+    this.#inFlightTotal -= member.inFlight;
+    this.#slotsTotal -= member.countedSlots;
     this.#picker.remove(id);
     this.policy.weights.forget(id);
     return true;
@@ -225,7 +260,7 @@ export class BackendPool {
     member.reportReceivedAtMs = nowMs;
     member.state = report.state;
     if (member.unreachableSinceMs !== undefined && nowMs > member.unreachableSinceMs) member.unreachableSinceMs = undefined;
-    this.#refreshEligibility(member, nowMs);
+    this.#refreshCap(member, nowMs); // its slots may have changed
   }
 
   setState(id: string, state: MemberState, nowMs: number): void {
@@ -238,10 +273,15 @@ export class BackendPool {
   /** Asks the pool's policy for new weights; `current` stays continuous in the picker. */
   recomputeWeights(nowMs: number): void {
     const inputs: WeightInput[] = [];
+    // The card table's prior, replaced per model by what nodes measured at load where they did.
+    const capacities = calibratedCapacities([...this.#members.values()].map((m) => ({
+      prior: m.report ? hardwareCapacity(m.report.cards) || m.spec.capacity : m.spec.capacity,
+      measured: calibratedThroughput(m.report, this.model, this.version),
+    })));
     for (const m of this.#members.values()) {
       inputs.push({
         id: m.id,
-        capacity: m.report ? hardwareCapacity(m.report.cards) || m.spec.capacity : m.spec.capacity,
+        capacity: capacities[inputs.length],
         staticWeight: m.spec.staticWeight,
         report: m.report,
         reportAgeMs: nowMs - m.reportReceivedAtMs,
@@ -255,7 +295,9 @@ export class BackendPool {
       member.weight = weight;
       this.#picker.setWeight(id, weight);
     }
-    for (const m of this.#members.values()) this.#refreshEligibility(m, nowMs);
+    this.#budget = this.#guarded ? queueBudget(this.#members.values(), this.options.queueBudget ?? DEFAULT_QUEUE_BUDGET) : undefined;
+    for (const m of this.#members.values()) this.#refreshCap(m, nowMs);
+    this.#msPerWeightPerSlot = this.#typicalServiceScale();
   }
 
   /**
@@ -317,7 +359,10 @@ export class BackendPool {
       onCallEnded = pick.onCallEnded;
     }
     if (skipped) for (const m of skipped) this.#picker.setEligible(m.id, true);
-    if (chosen && this.#guarded && this.#members.size <= DELAY_CHECK_MAX_MEMBERS && !this.#exploring(chosen, nowMs)) {
+    if (
+      chosen && this.#guarded && this.#members.size <= DELAY_CHECK_MAX_MEMBERS &&
+      !this.#exploring(chosen, nowMs) && !this.#startsAtOnceInBusyPool(chosen, nowMs)
+    ) {
       const sooner = this.#soonerThan(chosen, nowMs, exclude);
       if (sooner) {
         chosen = sooner;
@@ -326,20 +371,28 @@ export class BackendPool {
     }
     chosen ??= this.#leastLoadedAtCap(nowMs, exclude);
     if (!chosen) return undefined;
+    const call = chosen.latency.begin(nowMs, chosen.inFlight, chosen.slots);
     chosen.inFlight++;
+    this.#inFlightTotal++;
     chosen.requests++;
     chosen.lastPickedAtMs = nowMs;
     if (chosen.inFlight >= chosen.cap) this.#refreshEligibility(chosen, nowMs);
-    return new PoolAttempt(this, chosen, nowMs, onCallEnded);
+    return new PoolAttempt(this, chosen, nowMs, onCallEnded, call);
   }
 
   /**
    * Ends a request on a member. Server errors count toward outlier ejection; a transport error
    * ejects at once. A member that left the pool meanwhile is not this pool's to update any more.
+   * `call`: the attempt's outstanding call; only an `ok` answer counts as a latency sample (an
+   * error is often fast, and would make a failing node look quick).
    */
-  release(member: PoolMember, outcome: ReleaseOutcome, nowMs: number): void {
+  release(member: PoolMember, outcome: ReleaseOutcome, nowMs: number, call?: OutstandingCall): void {
     if (this.#members.get(member.id) !== member) return;
-    member.inFlight = Math.max(0, member.inFlight - 1);
+    if (call) member.latency.end(call, nowMs, outcome === 'ok');
+    if (member.inFlight > 0) {
+      member.inFlight--;
+      this.#inFlightTotal = Math.max(0, this.#inFlightTotal - 1);
+    }
     if (outcome === 'cancelled') {
       // Neither a success nor a failure of the node.
     } else if (outcome === 'ok' || outcome === 'client_error') {
@@ -416,12 +469,60 @@ export class BackendPool {
    */
   #exploring(chosen: PoolMember, nowMs: number): boolean {
     if (chosen.inFlight > 0 || nowMs - chosen.lastPickedAtMs < EXPLORE_AFTER_MS) return false;
-    return chosen.weight < chosen.spec.capacity * EXPLORE_BELOW_PRIOR_SHARE;
+    return chosen.weight < chosen.spec.capacity * EXPLORE_BELOW_PRIOR_SHARE ||
+      this.#delayWeight(chosen, nowMs) < chosen.weight;
+  }
+
+  /** See BUSY_POOL_IN_FLIGHT_PER_SLOT. */
+  #startsAtOnceInBusyPool(chosen: PoolMember, nowMs: number): boolean {
+    if (this.#inFlightTotal <= BUSY_POOL_IN_FLIGHT_PER_SLOT * this.#slotsTotal) return false;
+    const slots = chosen.slots !== undefined && chosen.slots >= 1 ? chosen.slots : 1;
+    return chosen.inFlight < slots && this.#delayWeight(chosen, nowMs) === chosen.weight;
+  }
+
+  /**
+   * The weight the delay check uses for a member: its weight, unless its answers since show it at
+   * least LATENCY_SLOWDOWN_RATIO times slower; then the weight its measured service time shows,
+   * slots × (pool's typical ms × weight / slot) / its ms. That is how a node that slowed down
+   * between two weight updates stops taking traffic on its first late answer, not at the update.
+   */
+  #delayWeight(member: PoolMember, nowMs: number): number {
+    const scale = this.#msPerWeightPerSlot;
+    if (scale === undefined) return member.weight;
+    const serviceMs = member.latency.estimateMs(nowMs);
+    if (serviceMs === undefined || !(serviceMs > 0)) return member.weight;
+    const slots = member.slots !== undefined && member.slots >= 1 ? member.slots : 1;
+    const shown = (slots * scale) / serviceMs;
+    return member.weight > LATENCY_SLOWDOWN_RATIO * shown ? shown : member.weight;
+  }
+
+  /** See #msPerWeightPerSlot; undefined until some member with a weight has answered. */
+  #typicalServiceScale(): number | undefined {
+    const scales: number[] = [];
+    for (const m of this.#members.values()) {
+      const ms = m.latency.sampledMs;
+      if (ms === undefined || !(ms > 0) || !(m.weight > 0)) continue;
+      const slots = m.slots !== undefined && m.slots >= 1 ? m.slots : 1;
+      scales.push((ms * m.weight) / slots);
+    }
+    if (scales.length === 0) return undefined;
+    scales.sort((a, b) => a - b);
+    const mid = scales.length >> 1;
+    return scales.length % 2 === 1 ? scales[mid] : (scales[mid - 1] + scales[mid]) / 2;
   }
 
   /** Whether the closed-loop guard (in-flight cap and delay check) is on. */
   get #guarded(): boolean {
-    return this.options.inFlightPerSlot !== 0;
+    return this.options.queueBudget !== 0;
+  }
+
+  /** Sets a member's cap from its slots, its weight and the pool's budget, then its eligibility. */
+  #refreshCap(member: PoolMember, nowMs: number): void {
+    const slots = member.slots !== undefined && member.slots >= 1 ? member.slots : 1;
+    this.#slotsTotal += slots - member.countedSlots;
+    member.countedSlots = slots;
+    member.cap = this.#guarded ? queueCap(member.slots, member.weight, this.#budget) : Infinity;
+    this.#refreshEligibility(member, nowMs);
   }
 
   /**
@@ -432,10 +533,10 @@ export class BackendPool {
    */
   #soonerThan(chosen: PoolMember, nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     let best: PoolMember | undefined;
-    let bestDelay = expectedDelay(chosen);
+    let bestDelay = expectedDelay(chosen, this.#delayWeight(chosen, nowMs));
     for (const m of this.#members.values()) {
       if (m === chosen || !m.eligible || exclude?.has(m.id)) continue;
-      const delay = expectedDelay(m);
+      const delay = expectedDelay(m, this.#delayWeight(m, nowMs));
       if (delay < bestDelay) {
         best = m;
         bestDelay = delay;
@@ -451,7 +552,7 @@ export class BackendPool {
   #leastLoadedAtCap(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
     const candidates = [...this.#members.values()]
       .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id));
-    return chooseShortestExpectedDelay(candidates);
+    return chooseShortestExpectedDelay(candidates, (m) => this.#delayWeight(m, nowMs));
   }
 
   /** Only ejected members are visited, so a pick stays independent of pool size. */

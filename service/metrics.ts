@@ -3,6 +3,7 @@
  * explicitly; node figures are read from the pools at scrape time, so they cost nothing per request.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { InstanceReport } from '../core/load-report.js';
 import { LocalHistogram } from './local-histogram.js';
 import type { RequestOutcome } from '../node/model-executor.js';
 import type { PoolSet } from '../scheduler/pool-set.js';
@@ -139,6 +140,24 @@ export class Metrics {
       this.#pending.set(model, count);
     }
     return count;
+  }
+
+  /**
+   * `infergate_instance_info{model,version,card,provider,degraded}` = 1 per model instance of this
+   * node: what each really runs on (after any provider fallback), read from `source` at each scrape.
+   */
+  registerInstanceInfo(source: () => readonly InstanceReport[]): void {
+    new Gauge({
+      name: 'infergate_instance_info',
+      help: 'One per model instance on this node: the execution provider it really runs on; degraded="true" when it fell back from what its card asked for',
+      labelNames: ['model', 'version', 'card', 'provider', 'degraded'],
+      registers: [this.registry],
+      collect() {
+        // Instances come and go with loads: start from nothing each scrape.
+        this.reset();
+        for (const i of source()) this.set({ model: i.model, version: i.version, card: i.card, provider: i.provider, degraded: String(i.degraded) }, 1);
+      },
+    });
   }
 
   /** Observer for the executors of this node. */

@@ -10,6 +10,7 @@ import type { InferCall, WireAnswer, WireFormat, WirePayload } from '../core/inf
 import type { InferLimits } from '../core/infer-json.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import { byModelAndVersion, type ModelStatistics } from '../core/model-statistics.js';
+import { unavailable } from '../core/errors.js';
 import { toModelConfig } from '../core/model-config.js';
 import { timeoutParameterPassed, timeoutParameterUs } from '../core/request-parameters.js';
 import type { InferRequest, InferResponse } from '../core/tensor.js';
@@ -47,7 +48,10 @@ export class NodeTarget implements ServingTarget {
     return { ...executor.metadata, versions: [...this.host.model(model)!.executors.keys()] };
   }
 
+  /** UNAVAILABLE, with the reason, for a model declared here that cannot be served (KServe: 503). */
   modelReady(model: string, version?: string): boolean {
+    const reason = this.host.unavailableReason(model);
+    if (reason !== undefined) throw unavailable(`model '${model}' is not ready: ${reason}`, 'model_unavailable');
     return this.host.resolve(model, version).accepting;
   }
 

@@ -5,6 +5,8 @@
  * routed here (ForwardedStatistics).
  */
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
+import { unavailable } from '../core/errors.js';
+import type { UnavailableModelReport } from '../core/load-report.js';
 import type { ModelIndexEntry, ModelMetadata } from '../core/model-metadata.js';
 import { byModelAndVersion, type ModelStatistics } from '../core/model-statistics.js';
 import type { BackendPool } from '../scheduler/pool.js';
@@ -16,6 +18,9 @@ import type { ServingTarget } from './serving-target.js';
 /** Fetches a model's configuration from a node of its pool. */
 export type PoolConfigSource = (model: string, version: string) => Promise<unknown>;
 
+/** Models the nodes declare but cannot serve, by node (their load reports' `unavailable`). */
+export type UnavailableSource = () => ReadonlyArray<{ nodeId: string; unavailable: readonly UnavailableModelReport[] }>;
+
 export class PoolTarget implements ServingTarget {
   readonly #forwarded = new ForwardedStatistics();
 
@@ -24,6 +29,7 @@ export class PoolTarget implements ServingTarget {
     private readonly router: Router,
     private readonly configSource: PoolConfigSource,
     private readonly clock: () => number = Date.now,
+    private readonly unavailableSource: UnavailableSource = () => [],
   ) {}
 
   metadata(model: string, version?: string): ModelMetadata {
@@ -31,8 +37,31 @@ export class PoolTarget implements ServingTarget {
     return { ...pool.metadata, versions: this.pools.versionsOf(model) };
   }
 
+  /** UNAVAILABLE, with the nodes' reasons, for a model no node serves and some node cannot (KServe: 503). */
   modelReady(model: string, version?: string): boolean {
+    if (this.pools.versionsOf(model).length === 0) {
+      const reasons = this.#unservable().get(model);
+      if (reasons) throw unavailable(`model '${model}' is not ready: ${reasons.reason}`, 'model_unavailable');
+    }
     return this.pools.resolve(model, version).hasRoutableMember(this.clock());
+  }
+
+  /**
+   * Models with no pool that some node reports it cannot serve: one entry per model, the version
+   * the nodes name (the highest) and every node's reason.
+   */
+  #unservable(): Map<string, ModelIndexEntry> {
+    const byModel = new Map<string, ModelIndexEntry>();
+    for (const { nodeId, unavailable: entries } of this.unavailableSource()) {
+      for (const u of entries) {
+        if (this.pools.versionsOf(u.name).length > 0) continue;
+        const entry = byModel.get(u.name);
+        const reason = `node ${nodeId}: ${u.reason}`;
+        if (!entry) byModel.set(u.name, { name: u.name, version: u.version, state: 'UNAVAILABLE', reason });
+        else if (!entry.reason.includes(reason)) entry.reason += `; ${reason}`;
+      }
+    }
+    return byModel;
   }
 
   ready(): boolean {
@@ -52,6 +81,7 @@ export class PoolTarget implements ServingTarget {
         const ready = p.hasRoutableMember(nowMs);
         return { name: p.model, version: p.version, state: ready ? 'READY' : 'UNAVAILABLE', reason: ready ? '' : 'no ready backend' };
       })
+      .concat([...this.#unservable().values()])
       .sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
   }
 

@@ -23,8 +23,8 @@ const SIM_CARD_BY_SPEED: Record<FleetNode['speed'], string> = { 1: 'slow:1', 2: 
 export interface GatewayConfig {
   /** A routing policy name (`--policy`). */
   policy: string;
-  /** `--in-flight-per-slot`: a number, or 'off' for no in-flight guard. */
-  inFlightPerSlot: string;
+  /** `--queue-budget`: a number, or 'off' for no closed-loop guard. */
+  queueBudget: string;
   extraArgs?: string[];
 }
 
@@ -71,7 +71,7 @@ export class Fleet {
     const args = [
       '--http-port', String(this.#gatewayPort), '--grpc-port', 'off', '--metrics-port', String(this.#metricsPort),
       '--host', '127.0.0.1', '--workers', '1', '--log-level', 'warn',
-      '--policy', config.policy, '--in-flight-per-slot', config.inFlightPerSlot,
+      '--policy', config.policy, '--queue-budget', config.queueBudget,
       ...(config.extraArgs ?? []),
     ];
     const gateway = new InfergateProcess('gateway', 'gateway', args, { url: this.gatewayUrl });

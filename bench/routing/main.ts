@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_IN_FLIGHT_CAP_FACTOR } from '../../scheduler/in-flight-guard.js';
+import { DEFAULT_QUEUE_BUDGET } from '../../scheduler/in-flight-guard.js';
 import { ROUTING_POLICY_NAMES, DEFAULT_ROUTING_POLICY_NAME } from '../../scheduler/routing-policy.js';
 import { closeOperatorClients } from '../support/cluster-processes.js';
 import { markdownTable, writeReport, type ReportSection } from '../report/html-report.js';
@@ -24,7 +24,7 @@ export const ROUTING_BENCH_OPTIONS = {
   scenarios: { type: 'string', default: SCENARIOS.map((s) => s.id).join(',') },
   'time-scale': { type: 'string', default: '1' },
   'base-service-ms': { type: 'string', default: String(DEFAULT_BASE_SERVICE_MS) },
-  'guard-factor': { type: 'string', default: String(DEFAULT_IN_FLIGHT_CAP_FACTOR) },
+  'queue-budget': { type: 'string', default: String(DEFAULT_QUEUE_BUDGET) },
   'request-timeout-ms': { type: 'string', default: '10000' },
   'sample-ms': { type: 'string', default: '100' },
   'gateway-args': { type: 'string', default: '' },
@@ -45,7 +45,7 @@ options:
   --scenarios LIST          ${SCENARIOS.map((s) => s.id).join(',')} (default: all)
   --time-scale F            multiply every duration (0.2 for a quick look; default 1: about 5 min per policy)
   --base-service-ms MS      service time of a speed-1 card (default ${DEFAULT_BASE_SERVICE_MS})
-  --guard-factor N          --in-flight-per-slot of the gateway when the guard is on (default ${DEFAULT_IN_FLIGHT_CAP_FACTOR})
+  --queue-budget F          --queue-budget of the gateway when the guard is on (default ${DEFAULT_QUEUE_BUDGET})
   --request-timeout-ms MS   deadline of each request (default 10000)
   --sample-ms MS            how often the gateway's pool view is read (default 100)
   --gateway-args "ARGS"     more flags for every gateway, space-separated (e.g. "--weight-interval-ms 3000")
@@ -92,7 +92,7 @@ export async function runRoutingBench(argv: string[]): Promise<RoutingBenchResul
         const run = await runScenario(fleet, FLEET, scenario, config, {
           baseServiceMs,
           requestTimeoutMs: positive(values['request-timeout-ms'], 'request-timeout-ms'),
-          guardFactor: String(values['guard-factor']),
+          queueBudget: String(values['queue-budget']),
           sampleIntervalMs: positive(values['sample-ms'], 'sample-ms'),
           extraGatewayArgs: String(values['gateway-args']).split(' ').filter(Boolean),
         });

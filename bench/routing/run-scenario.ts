@@ -11,7 +11,7 @@ import { capacityPerSec, loadShareAt, type FleetNode, type Scenario, type Scenar
 
 export interface PolicyConfig {
   policy: string;
-  /** The in-flight guard on (at `guardFactor` per slot) or off. */
+  /** The closed-loop guard on (with `queueBudget`) or off. */
   guard: boolean;
 }
 
@@ -41,8 +41,8 @@ export interface ScenarioRun {
 export interface RunOptions {
   baseServiceMs: number;
   requestTimeoutMs: number;
-  /** `--in-flight-per-slot` when the guard is on. */
-  guardFactor: string;
+  /** `--queue-budget` when the guard is on. */
+  queueBudget: string;
   sampleIntervalMs: number;
   random?: () => number;
   extraGatewayArgs?: string[];
@@ -52,7 +52,7 @@ export async function runScenario(fleet: Fleet, fleetNodes: readonly FleetNode[]
   const absent = scenario.absentAtStart ?? [];
   await fleet.stopGateway();
   await fleet.reset(absent);
-  await fleet.startGateway({ policy: config.policy, inFlightPerSlot: config.guard ? options.guardFactor : 'off', extraArgs: options.extraGatewayArgs });
+  await fleet.startGateway({ policy: config.policy, queueBudget: config.guard ? options.queueBudget : 'off', extraArgs: options.extraGatewayArgs });
   await fleet.waitForPool(fleetNodes.map((n) => n.id).filter((id) => !absent.includes(id)));
 
   const capacity = capacityPerSec(fleetNodes, options.baseServiceMs);

@@ -4,6 +4,7 @@
  * protocol's messages.
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { InferError } from '../../core/errors.js';
 import type { InferenceService } from '../../service/inference-service.js';
 import { unary } from './unary.js';
 
@@ -27,7 +28,15 @@ export function modelHandlers(service: InferenceService): UntypedServiceImplemen
       const meta = service.modelMetadata(request.name, versionOf(request.version));
       return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: meta.inputs, outputs: meta.outputs };
     }),
-    ModelReady: unary((request: ModelRequest) => ({ ready: service.modelReady(request.name, versionOf(request.version)) })),
+    // A model declared but unservable is not ready (HTTP says why in a 503; this message has no room for it).
+    ModelReady: unary((request: ModelRequest) => {
+      try {
+        return { ready: service.modelReady(request.name, versionOf(request.version)) };
+      } catch (err) {
+        if (err instanceof InferError && err.code === 'UNAVAILABLE') return { ready: false };
+        throw err;
+      }
+    }),
     ModelConfig: unary(async (request: ModelRequest) => ({
       config: toModelConfigMessage(await service.modelConfig(request.name, versionOf(request.version))),
     })),

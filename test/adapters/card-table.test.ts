@@ -31,6 +31,10 @@ describe('DEFAULT_CARD_TABLE', () => {
     ['intel-gaudi3', 12],
     ['cpu-core', 0.02],
     ['nvidia-unknown', 1],
+    ['ascend-910', 3.5],
+    ['ascend-310', 0.13],
+    ['ascend-unknown', 1],
+    ['npu-unknown', 1],
     ['sim-fast', 4],
     ['sim-medium', 2],
     ['sim-slow', 1],
@@ -38,8 +42,8 @@ describe('DEFAULT_CARD_TABLE', () => {
     expect(DEFAULT_CARD_TABLE.coefficientOf(type)).toBe(coefficient);
   });
 
-  it('holds exactly the CARDS.md rows, nvidia-unknown and the simulated types', () => {
-    expect(DEFAULT_CARD_TABLE.types()).toHaveLength(27);
+  it('holds exactly the CARDS.md rows, nvidia-unknown, the Ascend/NPU rows and the simulated types', () => {
+    expect(DEFAULT_CARD_TABLE.types()).toHaveLength(31);
   });
 
   it('throws a clear error for an unknown type', () => {

@@ -3,15 +3,28 @@ import type { Card } from '../../adapters/card.js';
 import { DEFAULT_CARD_TABLE } from '../../adapters/card-table.js';
 import { detectCpuCards } from '../../adapters/cpu.js';
 import { detectCards, summarizeCards } from '../../adapters/detect.js';
-import type { CommandRunner } from '../../adapters/nvidia.js';
+import type { CommandRunner } from '../../adapters/command-runner.js';
+import type { DeviceFiles } from '../../adapters/npu-device-files.js';
+import { fixture } from './fixture.js';
 import { hardwareCapacity } from '../../core/load-report.js';
 
 const uuid = 'GPU-0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9';
-// TEST DOUBLE: canned nvidia-smi output, no GPU on CI.
-const twoT4s: CommandRunner = async () => `0, Tesla T4, ${uuid}, 15360\n1, Tesla T4, ${uuid}, 15360\n`;
-const noNvidiaSmi: CommandRunner = async () => {
-  throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' });
+const missing = (file: string) => Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT' });
+// TEST DOUBLE: canned nvidia-smi output, no GPU or NPU on CI; npu-smi is not installed.
+const twoT4s: CommandRunner = async (file, args) => {
+  if (file !== 'nvidia-smi') throw missing(file);
+  return args[0] === '-L' ? '' : `0, Tesla T4, ${uuid}, 15360\n1, Tesla T4, ${uuid}, 15360\n`;
 };
+const noNvidiaSmi: CommandRunner = async (file) => {
+  throw missing(file);
+};
+// TEST DOUBLE: recorded npu-smi table for the Ascend case; no nvidia-smi.
+const ascendDuo: CommandRunner = async (file) => {
+  if (file !== 'npu-smi') throw missing(file);
+  return fixture('npu-smi-info-310p3-duo.txt');
+};
+const noDeviceFiles: DeviceFiles = { list: () => [], readLink: () => undefined };
+const davinciFiles: DeviceFiles = { list: (dir) => (dir === '/dev' ? ['davinci0', 'davinci1', 'davinci_manager'] : []), readLink: () => undefined };
 
 describe('detectCpuCards', () => {
   it('is one card for the whole CPU', () => {
@@ -21,7 +34,8 @@ describe('detectCpuCards', () => {
       id: 'cpu',
       type: 'cpu-core',
       kind: 'cpu',
-      engineOptions: { executionProviders: ['cpu'], intraOpNumThreads: 16 },
+      engineOptions: { executionProviders: ['cpu'] },
+      info: { cores: 16 },
     });
     expect(card.coefficient).toBeCloseTo(0.32, 12);
   });
@@ -29,7 +43,7 @@ describe('detectCpuCards', () => {
   it('uses the OS core count by default and the table coefficient', () => {
     const table = DEFAULT_CARD_TABLE.withOverrides({ 'cpu-core': 0.01 });
     const [card] = detectCpuCards(table);
-    const cores = card.engineOptions?.intraOpNumThreads as number;
+    const cores = card.info?.cores as number;
     expect(Number.isInteger(cores) && cores >= 1).toBe(true);
     expect(card.coefficient).toBeCloseTo(cores * 0.01, 12);
   });
@@ -41,13 +55,25 @@ describe('detectCpuCards', () => {
 
 describe('detectCards', () => {
   it('uses GPUs and the CPU on real hardware', async () => {
-    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: twoT4s, cpuCores: 8 });
+    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: twoT4s, deviceFiles: noDeviceFiles, cpuCores: 8 });
     expect(cards.map((c) => c.id)).toEqual(['gpu0', 'gpu1', 'cpu']);
     expect(warnings).toEqual([]);
   });
 
+  it('adds Ascend chips from npu-smi and then does not count their /dev/davinci files again', async () => {
+    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: ascendDuo, deviceFiles: davinciFiles, cpuCores: 2 });
+    expect(cards.map((c) => [c.id, c.type])).toEqual([['npu0', 'ascend-310p'], ['npu1', 'ascend-310p'], ['cpu', 'cpu-core']]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('falls back to /dev/davinci* when npu-smi is missing', async () => {
+    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: noNvidiaSmi, deviceFiles: davinciFiles, cpuCores: 2 });
+    expect(cards.map((c) => [c.id, c.type])).toEqual([['npu0', 'ascend-unknown'], ['npu1', 'ascend-unknown'], ['cpu', 'cpu-core']]);
+    expect(warnings).toEqual([expect.stringContaining('npu-smi is not on PATH')]);
+  });
+
   it('is the CPU alone without nvidia-smi', async () => {
-    const { cards } = await detectCards({ table: DEFAULT_CARD_TABLE, run: noNvidiaSmi, cpuCores: 4 });
+    const { cards } = await detectCards({ table: DEFAULT_CARD_TABLE, run: noNvidiaSmi, deviceFiles: noDeviceFiles, cpuCores: 4 });
     expect(cards.map((c) => c.id)).toEqual(['cpu']);
   });
 
@@ -70,7 +96,7 @@ describe('detectCards', () => {
   });
 
   it('warns when there is no card at all', async () => {
-    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: noNvidiaSmi, includeCpu: false });
+    const { cards, warnings } = await detectCards({ table: DEFAULT_CARD_TABLE, run: noNvidiaSmi, deviceFiles: noDeviceFiles, includeCpu: false });
     expect(cards).toEqual([]);
     expect(warnings).toEqual(['no cards: this node can run no model instances']);
   });

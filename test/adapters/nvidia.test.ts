@@ -3,6 +3,7 @@ import { DEFAULT_CARD_TABLE } from '../../adapters/card-table.js';
 import {
   NVIDIA_SMI,
   NVIDIA_SMI_ARGS,
+  NVIDIA_SMI_LIST_ARGS,
   NVIDIA_SMI_TIMEOUT_MS,
   detectNvidiaCards,
   parseNvidiaSmiCsv,
@@ -52,6 +53,7 @@ describe('parseNvidiaSmiCsv (canned nvidia-smi output, no GPU on CI)', () => {
         kind: 'gpu',
         coefficient,
         engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 0 },
+        info: { name, memoryMiB: memory, uuid, source: 'nvidia-smi' },
       },
     ]);
   });
@@ -118,14 +120,17 @@ describe('parseNvidiaSmiCsv (canned nvidia-smi output, no GPU on CI)', () => {
 });
 
 describe('detectNvidiaCards (test-double runner, no GPU on CI)', () => {
-  it('runs nvidia-smi with the query arguments and a 5 s timeout', async () => {
+  it('runs nvidia-smi with the query arguments, then -L for MIG slices, each with a 5 s timeout', async () => {
     const calls: unknown[] = [];
     const run: CommandRunner = async (file, args, timeoutMs) => {
       calls.push([file, args, timeoutMs]);
-      return `0, Tesla T4, ${uuid}, 15360\n`;
+      return args[0] === '-L' ? `GPU 0: Tesla T4 (UUID: ${uuid})\n` : `0, Tesla T4, ${uuid}, 15360\n`;
     };
     const { cards } = await detectNvidiaCards(DEFAULT_CARD_TABLE, run);
-    expect(calls).toEqual([[NVIDIA_SMI, NVIDIA_SMI_ARGS, NVIDIA_SMI_TIMEOUT_MS]]);
+    expect(calls).toEqual([
+      [NVIDIA_SMI, NVIDIA_SMI_ARGS, NVIDIA_SMI_TIMEOUT_MS],
+      [NVIDIA_SMI, NVIDIA_SMI_LIST_ARGS, NVIDIA_SMI_TIMEOUT_MS],
+    ]);
     expect(NVIDIA_SMI_TIMEOUT_MS).toBe(5000);
     expect(cards.map((c) => c.type)).toEqual(['nvidia-t4']);
   });

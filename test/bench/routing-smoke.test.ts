@@ -18,7 +18,7 @@ import { closeOperatorClients } from '../../bench/support/cluster-processes.js';
 import { CLUSTER_QUEUE_TIMEOUT_MS, takeClusterTurn } from '../support/cluster.js';
 
 const BASE_SERVICE_MS = 100;
-const RUN = { baseServiceMs: BASE_SERVICE_MS, requestTimeoutMs: 10_000, guardFactor: '4', sampleIntervalMs: 100 };
+const RUN = { baseServiceMs: BASE_SERVICE_MS, requestTimeoutMs: 10_000, queueBudget: '3', sampleIntervalMs: 100 };
 
 describe('routing bench (smoke)', () => {
   const out = mkdtempSync(join(tmpdir(), 'infergate-routing-'));

@@ -17,7 +17,7 @@ describe('infergate CLI', () => {
     const out = run('--help');
     expect(out.status).toBe(0);
     const verbs = [...out.stdout.matchAll(/^ {2}(\w+) {2,}/gm)].map((m) => m[1]);
-    expect(verbs).toEqual(['serve', 'backend', 'gateway', 'bench']);
+    expect(verbs).toEqual(['serve', 'backend', 'gateway', 'bench', 'devices', 'calibrate']);
   });
 
   it.each(['serve', 'backend', 'gateway'])('%s --help shows the port flags with Triton’s defaults', (verb) => {

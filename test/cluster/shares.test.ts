@@ -2,7 +2,7 @@
  * Request shares across backends of different speed, real processes: a gateway and three
  * SIMULATED backends with one card each, fast (coefficient 4), medium (2) and slow (1). Shares are
  * read from the gateway's own `requests` counters in /infergate/pools. The weight tests turn the
- * closed-loop guard off (`--in-flight-per-slot off`): with it, the shortest-expected-delay check,
+ * closed-loop guard off (`--queue-budget off`): with it, the shortest-expected-delay check,
  * not the weights alone, decides where a request goes (the last test).
  */
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const NODES = [
   { nodeId: 'slow', simCards: 'slow:1' },
 ];
 const CAPACITY_SHARE: Record<string, number> = { fast: 4 / 7, medium: 2 / 7, slow: 1 / 7 };
-const GUARD_OFF = ['--in-flight-per-slot', 'off'];
+const GUARD_OFF = ['--queue-budget', 'off'];
 
 describe('shares by capacity (real processes)', () => {
   it('static: 840 requests split 4:2:1 within ±3 points', async () => {

@@ -12,7 +12,7 @@ import {
 import { bundledModelsDir, packageRoot } from '../../core/package-root.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
 
-const KNOWN_ENGINES = ['onnx', 'sim'];
+const KNOWN_ENGINES = ['onnx', 'sim', 'tfjs', 'native'];
 
 /** A valid declaration; `NAME` is replaced by the model directory's name. */
 const VALID = `name: NAME
@@ -128,7 +128,7 @@ describe('loadDeclaredModel: a valid declaration', () => {
     const result = loadModelRepository(bundledModelsDir(), { knownEngines: KNOWN_ENGINES });
     expect(result.errors).toEqual([]);
     expect(result.models.map((m) => m.declaration.name)).toEqual([
-      'add_sub', 'identity', 'identity_types', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn',
+      'add_sub', 'dense_native', 'identity', 'identity_types', 'liveness', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn',
     ]);
   });
 });
@@ -166,10 +166,14 @@ describe('loadDeclaredModel: every error names the file, the field and what was 
       'version_policy.specific', ['expected versions among 1, got 2']],
     ['sim engine without sim settings', VALID.replace('engine: onnx', 'engine: sim').replace('model_file: model.onnx\n', ''), [],
       'sim', ['expected sim.service_ms']],
+    ['native engine without native settings', VALID.replace('engine: onnx', 'engine: native'), undefined,
+      'native', ['expected native.plugin']],
+    ['native.plugin empty', `${VALID.replace('engine: onnx', 'engine: native')}native: {plugin: ''}\n`, undefined,
+      'native.plugin', ['must NOT have fewer than 1 characters']],
     ['onnx engine without model_file', VALID.replace('model_file: model.onnx\n', ''), undefined,
       'model_file', ["expected the model file's name for engine onnx"]],
     ['an engine this process does not have', VALID.replace('engine: onnx', 'engine: tensorrt'), undefined,
-      'engine', ['expected one of onnx, sim, got tensorrt']],
+      'engine', [`expected one of ${KNOWN_ENGINES.join(', ')}, got tensorrt`]],
     ['package not installed', `${VALID.replace('model_file: model.onnx', 'model_file: package:@nowhere/no-such-models/a.onnx')}versions: [1]\n`, [],
       'model_file', ["expected npm package '@nowhere/no-such-models' to be installed"]],
     ['dynamic_batching, not honoured in this version', `${VALID}dynamic_batching: {max_queue_delay_us: 100}\n`, undefined,

@@ -187,14 +187,16 @@ describe('OnnxEngine.supports', () => {
     expect(engine.supports({ id: 'sim-1', type: 'sim:fast', kind: 'sim', coefficient: 2 })).toBe(false);
   });
 
-  it('tries the card\'s providers in preference order, never ending an accelerator card on the CPU alone', () => {
+  it('tries the card\'s providers in preference order; an accelerator card ends on the CPU only after its accelerator', () => {
     const available = new Set(['cpu', 'cuda', 'tensorrt']);
     const gpu: Card = { id: 'gpu1', type: 'nvidia-t4', kind: 'gpu', coefficient: 1, engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 1 } };
     expect(providerFallbacks(gpu, available)).toEqual([
       [{ name: 'tensorrt', deviceId: 1 }, { name: 'cuda', deviceId: 1 }, 'cpu'],
       [{ name: 'cuda', deviceId: 1 }, 'cpu'],
+      ['cpu'],
     ]);
-    expect(providerFallbacks(gpu, new Set(['cpu', 'cuda']))).toEqual([[{ name: 'cuda', deviceId: 1 }, 'cpu']]);
+    expect(providerFallbacks(gpu, new Set(['cpu', 'cuda']))).toEqual([[{ name: 'cuda', deviceId: 1 }, 'cpu'], ['cpu']]);
+    expect(providerFallbacks({ ...gpu, engineOptions: { executionProviders: ['cuda'] } }, available)).toEqual([['cuda']]);
     expect(providerFallbacks(gpu, new Set(['cpu']))).toEqual([]);
     const cpu: Card = { id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 0.2, engineOptions: { executionProviders: ['cuda', 'cpu'] } };
     expect(providerFallbacks(cpu, available)).toEqual([['cuda', 'cpu'], ['cpu']]);
@@ -512,7 +514,13 @@ describe.runIf(cudaMissing).each(EXECUTIONS)('OnnxEngine provider fallback (no C
       expect(ok(r).outputs).toHaveLength(1);
       const gpu: Card = { id: 'gpu0', type: 'nvidia-t4', kind: 'gpu', coefficient: 1, engineOptions: { executionProviders: ['tensorrt', 'cuda', 'cpu'], deviceId: 0 } };
       expect(engine.supports(gpu)).toBe(true);
-      await expect(loaded.createInstance(gpu, 1)).rejects.toThrow(/gpu0: no session could start: \[tensorrt, cuda, cpu\]: .*; \[cuda, cpu\]: /);
+      // The GPU card ends on the CPU provider its list names: it runs, and says it is degraded and why.
+      const fellBack = (await loaded.createInstance(gpu, 1)) as OnnxModelInstance;
+      expect(fellBack.runtime.providers).toEqual(['cpu']);
+      expect(fellBack.runtime.degraded).toBe(true);
+      expect(fellBack.runtime.reason).toMatch(/^\[tensorrt, cuda, cpu\]: .*; \[cuda, cpu\]: /);
+      const gpuOnly: Card = { ...gpu, engineOptions: { executionProviders: ['tensorrt', 'cuda'], deviceId: 0 } };
+      await expect(loaded.createInstance(gpuOnly, 2)).rejects.toThrow(/gpu0: no session could start: \[tensorrt, cuda\]: .*; \[cuda\]: /);
     } finally {
       await loaded.unload();
     }
@@ -675,9 +683,10 @@ describe('EngineRegistry', () => {
     expect(registry.names()).toEqual(['sim']);
   });
 
-  it('creates the default registry with onnx and sim', () => {
+  it('creates the default registry with onnx, tfjs and sim', () => {
     const registry = createDefaultEngineRegistry({ onnx: { availableProviders: ['cpu'] } });
-    expect(registry.names()).toEqual(['onnx', 'sim']);
+    // native follows where its addon is built (engines/native.ts).
+    expect(registry.names().slice(0, 3)).toEqual(['onnx', 'tfjs', 'sim']);
     expect(registry.get('onnx')).toBeInstanceOf(OnnxEngine);
     expect(registry.get('sim')).toBeInstanceOf(SimEngine);
     // Registries are independent: no module-global state.

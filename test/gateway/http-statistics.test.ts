@@ -14,7 +14,7 @@ import type { ModelStatistics, ModelStatisticsResponse } from '../../core/model-
 import { bundledModelsDir } from '../../core/package-root.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
 
-const BUNDLED = ['add_sub', 'identity', 'identity_types', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn'];
+const BUNDLED = ['add_sub', 'dense_native', 'identity', 'identity_types', 'liveness', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn'];
 const ZERO = { count: 0, ns: 0 };
 /** Figures infergate does not measure apart (compute_input/output) or has no source for (no response cache). */
 const NEVER_MEASURED = ['compute_input', 'compute_output', 'cache_hit', 'cache_miss'] as const;

@@ -51,7 +51,7 @@ function poolWith(weights: Record<string, number>, options = DEFAULT_POOL_OPTION
 
 describe('BackendPool', () => {
   it('picks in the exact SWRR sequence of its static weights (guard off)', () => {
-    const { pool } = poolWith({ a: 5, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 0 });
+    const { pool } = poolWith({ a: 5, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, queueBudget: 0 });
     const seq: string[] = [];
     for (let i = 0; i < 7; i++) {
       const m = pool.acquire(0)!;
@@ -155,37 +155,103 @@ describe('BackendPool', () => {
     expect(single.eject('only', 0)).toBe(false);
   });
 
-  it('sits a member out at its in-flight cap and sends overflow to the shortest expected delay', () => {
-    const { pool } = poolWith({ a: 3, b: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 1 });
+  it('sits a member out at its cap and sends overflow to the shortest expected delay', () => {
+    // Slot services 4/3 and 4; budget 1 × their median, 8/3. a takes 8 (the 9th would wait 2.73);
+    // b's own service time exceeds the budget, so it runs what its 4 slots hold and queues nothing.
+    const { pool } = poolWith({ a: 3, b: 1 }, { ...DEFAULT_POOL_OPTIONS, queueBudget: 1 });
     pool.upsert({ ...pool.member('a')!.spec, slots: 4 }, 0);
     pool.upsert({ ...pool.member('b')!.spec, slots: 4 }, 0);
-    const held = [];
-    for (let i = 0; i < 8; i++) held.push(pool.acquire(0)!);
-    expect(pool.member('a')!.inFlight).toBe(4);
+    pool.recomputeWeights(0);
+    expect([pool.member('a')!.cap, pool.member('b')!.cap]).toEqual([8, 4]);
+    for (let i = 0; i < 12; i++) pool.acquire(0);
+    expect(pool.member('a')!.inFlight).toBe(8);
     expect(pool.member('b')!.inFlight).toBe(4);
-    // Both at cap: the next one goes where (in_flight + 1) / weight is least: a (5/3 < 5/1).
-    const overflow = pool.acquire(0)!;
-    expect(overflow.id).toBe('a');
+    // Both at cap: the next one goes where its expected delay is least: a (2.73 < 4.8).
+    expect(pool.acquire(0)!.id).toBe('a');
   });
 
   it('with the guard, sends a request where it would be answered sooner than at the policy\'s choice', () => {
     // a: 4 units over 2 slots (one slot serves in 2/4 = 0.5), b and c: 1 unit over 2 slots (2/1 = 2).
-    const { pool } = poolWith({ a: 4, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 4 });
+    // Budget 1 × the median slot service, 2: a may hold 8, b and c only their 2 slots.
+    const { pool } = poolWith({ a: 4, b: 1, c: 1 }, { ...DEFAULT_POOL_OPTIONS, queueBudget: 1 });
     for (const id of ['a', 'b', 'c']) pool.upsert({ ...pool.member(id)!.spec, slots: 2 }, 0);
+    pool.recomputeWeights(0);
     const picks: string[] = [];
-    const held = [];
-    // a's delay max(2, k+1)/4 stays below b's and c's 2 until a holds 7: every pick goes to a.
-    for (let i = 0; i < 7; i++) {
-      const m = pool.acquire(0)!;
-      picks.push(m.id);
-      held.push(m);
-    }
-    expect(picks.join('')).toBe('aaaaaaa');
-    // From here a's delay (8/4 = 2) ties b's and c's: the policy's own choice stands, and a then
-    // reaches its in-flight cap (8): b and c take the traffic.
-    const next = new Set([pool.acquire(0)!.id, pool.acquire(0)!.id, pool.acquire(0)!.id]);
-    expect([...next].sort()).toEqual(['a', 'b', 'c']);
+    // a's expected delay with k in flight stays below b's and c's 2 up to k = 7 (1.83): the first
+    // eight picks go to a, whatever the policy chose.
+    for (let i = 0; i < 8; i++) picks.push(pool.acquire(0)!.id);
+    expect(picks.join('')).toBe('aaaaaaaa');
+    // a is at its cap (8): b and c take the traffic.
+    const next = [pool.acquire(0)!.id, pool.acquire(0)!.id, pool.acquire(0)!.id, pool.acquire(0)!.id];
+    expect(next.sort()).toEqual(['b', 'b', 'c', 'c']);
     expect(pool.member('a')!.inFlight).toBe(8);
+  });
+
+  it('gives a fast card a deeper queue than a slow one: about the same time of work each', () => {
+    const { pool } = poolWith({ fast: 4, mid: 2, slow: 1 });
+    for (const id of ['fast', 'mid', 'slow']) pool.upsert({ ...pool.member(id)!.spec, slots: 2 }, 0);
+    pool.recomputeWeights(0);
+    // Slot services 0.5, 1, 2 → median 1, default budget 2.
+    expect(['fast', 'mid', 'slow'].map((id) => pool.member(id)!.cap)).toEqual([8, 4, 2]);
+    // Without the guard no one has a cap.
+    const off = poolWith({ fast: 4 }, { ...DEFAULT_POOL_OPTIONS, queueBudget: 0 }).pool;
+    off.upsert({ ...off.member('fast')!.spec, slots: 2 }, 0);
+    expect(off.member('fast')!.cap).toBe(Infinity);
+  });
+
+  /** a: 4 units, b and c: 2 units, 2 slots each; one answer each at the speed its weight says. */
+  function measuredPool(): BackendPool {
+    const { pool } = poolWith({ a: 4, b: 2, c: 2 });
+    for (const id of ['a', 'b', 'c']) pool.upsert({ ...pool.member(id)!.spec, slots: 2 }, 0);
+    const serve = (id: string, latencyMs: number) => {
+      const others = new Set(['a', 'b', 'c'].filter((x) => x !== id));
+      const attempt = pool.attempt(0, others)!;
+      expect(attempt.member.id).toBe(id);
+      attempt.end('ok', latencyMs);
+    };
+    serve('a', 25);
+    serve('b', 50);
+    serve('c', 50);
+    pool.recomputeWeights(100); // the pool's typical 50 ms × weight / slot
+    return pool;
+  }
+
+  it('stops choosing a member on its first late answer, before the weights move', () => {
+    const pool = measuredPool();
+    const late = pool.attempt(100)!;
+    expect(late.member.id).toBe('a');
+    late.end('ok', 350); // 250 ms: ten times what a's weight says
+    expect(pool.member('a')!.weight).toBe(4);
+    const picks = [100, 101, 102, 103].map(() => pool.attempt(360)!.member.id);
+    expect(picks.sort()).toEqual(['b', 'b', 'c', 'c']);
+  });
+
+  it('stops choosing a member once its oldest unanswered call is twice as old as its answers said', () => {
+    const pool = measuredPool();
+    expect(pool.attempt(100)!.member.id).toBe('a');
+    // 10 ms later the call is younger than a's answers: a (one in flight, a free slot) still wins.
+    expect(pool.attempt(110)!.member.id).toBe('a');
+    // 60 ms after the first pick (2.4× the 25 ms it answered in before), a sits out.
+    const picks = [0, 1, 2, 3].map(() => pool.attempt(160)!.member.id);
+    expect(picks).not.toContain('a');
+  });
+
+  it('explores a member its answers showed slow once per second, and takes it back when it answers fast', () => {
+    const pool = measuredPool();
+    pool.attempt(100)!.end('ok', 350);
+    const picks = (nowMs: number, n: number) => Array.from({ length: n }, () => pool.attempt(nowMs)!);
+    const count = (attempts: { member: { id: string } }[]) => attempts.filter((x) => x.member.id === 'a').length;
+    const early = picks(400, 8);
+    expect(count(early)).toBe(0);
+    for (const x of early) x.end('ok', 450);
+    // A second after its last pick, the policy's next choice of a stands: one call explores it.
+    const explore = picks(1_400, 8);
+    expect(count(explore)).toBe(1);
+    for (const x of explore) if (x.member.id !== 'a') x.end('ok', 1_450);
+    expect(count(picks(1_410, 8))).toBe(0); // while that call is out, nothing more
+    explore.find((x) => x.member.id === 'a')!.end('ok', 1_425); // it answered in 25 ms
+    // Taken back at its weight: a (4 of 8 units) gets the first picks again.
+    expect(count(picks(1_430, 4))).toBeGreaterThanOrEqual(3);
   });
 
   it('lets the policy explore a member whose weight was cut far below its prior, once per second', () => {
@@ -212,7 +278,7 @@ describe('BackendPool', () => {
   });
 
   it('without the guard, the policy\'s choice always stands', () => {
-    const { pool } = poolWith({ a: 4, b: 1 }, { ...DEFAULT_POOL_OPTIONS, inFlightPerSlot: 0 });
+    const { pool } = poolWith({ a: 4, b: 1 }, { ...DEFAULT_POOL_OPTIONS, queueBudget: 0 });
     const seq: string[] = [];
     for (let i = 0; i < 5; i++) seq.push(pool.acquire(0)!.id);
     expect(seq.filter((id) => id === 'b')).toHaveLength(1);
