@@ -24,8 +24,8 @@ import { runBench, type StepProgress } from '../bench/perf/run.js';
 import { alignedTable, tableHeader, tableRow } from '../bench/perf/table.js';
 import { DEFAULT_GRPC_URL, DEFAULT_HTTP_URL, targetAddress } from '../bench/perf/target.js';
 import { helpText, parseVerbOptions, type OptionSpec, type ParsedOptions } from './options.js';
+import { BENCH_SUMMARY } from './verb-summaries.js';
 
-export const BENCH_SUMMARY = 'Measure a model\'s throughput and latency on a KServe v2 server (perf_analyzer-style sweeps, HTTP or gRPC).';
 
 export const BENCH_OPTIONS: Record<string, OptionSpec> = {
   url: { type: 'string', help: `-u: server, http://host:port or host:port (default ${DEFAULT_HTTP_URL} for HTTP, ${DEFAULT_GRPC_URL} for gRPC)` },

@@ -12,8 +12,8 @@ import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
 import { DEFAULT_CALIBRATE_MS } from '../node/calibration.js';
 import { ModelHost } from '../node/model-host.js';
 import { helpText, intOption, parseVerbOptions, type OptionSpec } from './options.js';
+import { CALIBRATE_SUMMARY } from './verb-summaries.js';
 
-export const CALIBRATE_SUMMARY = 'Measure each declared model on each card of this machine (inferences/s, ms p50/p99) and print the table.';
 
 export const CALIBRATE_OPTIONS: Record<string, OptionSpec> = {
   models: { type: 'string', help: 'model repository directory (default: the bundled models/, as serve)' },

@@ -22,8 +22,8 @@ import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
 import { availableExecutionProviders } from '../engines/onnx-providers.js';
 import { TFJS_BACKEND_ORDER, TFJS_BACKEND_PACKAGE } from '../engines/tfjs-backend.js';
 import { helpText, parseVerbOptions, type OptionSpec, type ParsedOptions } from './options.js';
+import { DEVICES_SUMMARY } from './verb-summaries.js';
 
-export const DEVICES_SUMMARY = 'List this node\'s cards and, for each declared model, the engine and options each card would use (or why none fits).';
 
 /** TensorRT builds FP16 engines unless told otherwise: tensor cores run FP16 at 2–8× FP32. */
 export const DEFAULT_TENSORRT_FP16 = true;

@@ -11,9 +11,7 @@ import { DEFAULT_EVICT_AFTER_MS } from '../scheduler/registry.js';
 import { DEFAULT_QUEUE_BUDGET } from '../scheduler/in-flight-guard.js';
 import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
 import { DEFAULT_ROUTING_POLICY_NAME, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
-import { BENCH_OPTIONS, BENCH_SUMMARY, benchMain } from './bench.js';
-import { DEVICES_OPTIONS, DEVICES_SUMMARY, devicesMain } from './devices.js';
-import { CALIBRATE_OPTIONS, CALIBRATE_SUMMARY, calibrateMain } from './calibrate.js';
+import { BENCH_SUMMARY, CALIBRATE_SUMMARY, DEVICES_SUMMARY } from './verb-summaries.js';
 import { DEFAULT_CALIBRATE_MS } from '../node/calibration.js';
 import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
@@ -54,12 +52,14 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
       'connect-timeout-ms': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS), help: 'connect timeout to a backend (then retried elsewhere)' },
+      pipelines: { type: 'string', help: 'model repository whose pipeline declarations (`pipeline:`) this gateway runs, each model step routed to its pool; its plain models are ignored (default: none)' },
       ...COMMON_OPTIONS,
     },
   },
-  bench: { summary: BENCH_SUMMARY, options: BENCH_OPTIONS },
-  devices: { summary: DEVICES_SUMMARY, options: DEVICES_OPTIONS },
-  calibrate: { summary: CALIBRATE_SUMMARY, options: CALIBRATE_OPTIONS },
+  // These parse their own flags (and print their own --help); their modules load only when chosen.
+  bench: { summary: BENCH_SUMMARY, options: {} },
+  devices: { summary: DEVICES_SUMMARY, options: {} },
+  calibrate: { summary: CALIBRATE_SUMMARY, options: {} },
 };
 
 function usage(): string {
@@ -87,17 +87,17 @@ async function main(argv: string[]): Promise<void> {
   }
   // A client, not a server: it parses its own flags (perf_analyzer's short ones too) and ends with an exit code.
   if (verb === 'bench') {
-    process.exitCode = await benchMain(rest);
+    process.exitCode = await (await import('./bench.js')).benchMain(rest);
     return;
   }
   // Detects, plans, prints and exits: its own flags and an exit code.
   if (verb === 'devices') {
-    process.exitCode = await devicesMain(rest);
+    process.exitCode = await (await import('./devices.js')).devicesMain(rest);
     return;
   }
   // Measures and exits: like bench, its own flags and an exit code.
   if (verb === 'calibrate') {
-    process.exitCode = await calibrateMain(rest);
+    process.exitCode = await (await import('./calibrate.js')).calibrateMain(rest);
     return;
   }
   let values;
