@@ -13,6 +13,7 @@ const LAYERS = [
   ['node'], // model queues, executors, load reports, heartbeats
   ['engines'], // Engine → LoadedModel → instance
   ['adapters'], // card detection and the engine choice per card
+  ['processing'], // declared pre/post-processing: image decode, resize, normalize, softmax, top-k
   ['core'], // tensors, datatypes, errors, codecs and wire formats both sides share
 ];
 

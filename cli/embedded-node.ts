@@ -6,6 +6,7 @@
 import type { Card } from '../adapters/card.js';
 import { DEFAULT_MODEL_CONTROL_MODE, DEFAULT_REPOSITORY_POLL_SECS, modelsToLoadAtStart, type ModelControlMode } from '../core/model-control.js';
 import { loadModelRepository } from '../core/model-repository.js';
+import { loadPipelineRepository } from '../core/pipeline-declaration.js';
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import { instanceReports } from '../node/instance-report.js';
 import { ModelHost } from '../node/model-host.js';
@@ -14,6 +15,7 @@ import { InferenceService } from '../service/inference-service.js';
 import type { FrontDoorLimits } from '../service/limits.js';
 import { Metrics } from '../service/metrics.js';
 import { NodeTarget } from '../service/node-target.js';
+import { PipelineTarget, buildPipelines } from '../service/pipeline-target.js';
 import { NodeRepositoryControl, type RepositoryPollOutcome } from '../service/repository-control.js';
 
 export interface EmbeddedNodeOptions {
@@ -58,8 +60,14 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
   const mode = options.modelControlMode ?? DEFAULT_MODEL_CONTROL_MODE;
   const atStart = modelsToLoadAtStart(mode, repository.models, options.loadModels ?? [], options.modelsDir);
   host.addDeclarationErrors(repository.errors);
+  // Pipelines (a `pipeline:` declaration) run here, their model steps on this node's own models.
+  const declaredPipelines = loadPipelineRepository(options.modelsDir);
+  const pipelines = buildPipelines(declaredPipelines.pipelines);
+  host.addDeclarationErrors([...declaredPipelines.errors, ...pipelines.errors]);
   let started = false;
-  const target = new NodeTarget(host, { maxTensorElements: options.limits.maxTensorElements });
+  const inferLimits = { maxTensorElements: options.limits.maxTensorElements };
+  const nodeTarget = new NodeTarget(host, inferLimits);
+  const target = new PipelineTarget(nodeTarget, pipelines.executors, inferLimits);
   const control = new NodeRepositoryControl(host, { mode, modelsDir: options.modelsDir, knownEngines });
   const service = new InferenceService({
     target,
@@ -92,7 +100,7 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
     host,
     service,
     metrics,
-    poolsView: () => target.poolsView(options.nodeId, options.url, capacity),
+    poolsView: () => nodeTarget.poolsView(options.nodeId, options.url, capacity),
     pollRepository: () => control.poll(),
     close: () => {
       clearInterval(pollTimer);

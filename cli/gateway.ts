@@ -9,10 +9,13 @@ import cluster from 'node:cluster';
 import os from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 import { RemoteBackend } from '../transport/remote-backend.js';
-import { notFound } from '../core/errors.js';
+import { ConfigError, invalidArg, notFound } from '../core/errors.js';
 import { packageVersion } from '../core/package-root.js';
 import { InferenceService } from '../service/inference-service.js';
 import { PoolTarget } from '../service/pool-target.js';
+import { PipelineTarget, buildPipelines } from '../service/pipeline-target.js';
+import { loadPipelineRepository } from '../core/pipeline-declaration.js';
+import { formatDeclarationError } from '../core/model-repository.js';
 import { GatewayRepositoryControl } from '../service/repository-control.js';
 import { poolRoutes, registryRoutes, type HeartbeatIntake } from '../gateway/http/operator.js';
 import { buildHttpServer } from '../gateway/http/server.js';
@@ -24,7 +27,10 @@ import { NodeRegistry } from '../scheduler/registry.js';
 import { grpcTargetOf, type LoadReport } from '../core/load-report.js';
 import { startGrpcServer } from '../gateway/grpc/server.js';
 import { Router } from '../scheduler/router.js';
-import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
+import { StaticBackendProber, StaticMembership, parseStaticBackend } from '../scheduler/static-backends.js';
+import type { Membership } from '../scheduler/membership.js';
+import { registerMembershipMetrics } from '../service/membership-metrics.js';
+import { etcdSettingsFrom, type EtcdSettings } from '../core/etcd-settings.js';
 import { createRoutingPolicy, isRoutingPolicyName, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
@@ -44,6 +50,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   grpcPortFrom(values);
   grpcMaxMessageBytesFrom(values);
   queueBudgetFrom(values);
+  etcdFrom(values);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
 }
@@ -70,9 +77,11 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const createBackend = (nodeId: string, url: string) => new RemoteBackend(nodeId, url, {
     connections: intOption(values, 'backend-connections', 1),
     connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1),
-    grpcTarget: () => grpcTargets.get(nodeId),
+    grpcTarget: () => grpcTargets.get(nodeId) ?? etcdGrpcTarget(nodeId),
     grpcMaxMessageBytes,
     maxTensorElements: limits.maxTensorElements,
+    // The load on every answer goes to the node's pools: load from this gateway's own traffic.
+    onLoad: (load) => source.noteLoad(nodeId, load),
   });
   const registry = new NodeRegistry(pools, {
     evictAfterMs: intOption(values, 'evict-after-ms', 1),
@@ -80,9 +89,23 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     clock: Date.now,
     log: (m) => log.info(m),
   });
+  // A worker's static backends are probed by the primary, which sends every worker the reports.
+  const staticSpecs = asWorker ? [] : ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
+  const etcd = etcdFrom(values);
+  // Where membership comes from: etcd's watch, static backends (with heartbeats), or heartbeats alone.
+  const source: Membership = etcd
+    ? new (await import('../scheduler/etcd-membership.js')).EtcdMembership(pools, { settings: etcd, createBackend, clock: Date.now, log: (m) => log.info(m) })
+    : staticSpecs.length
+      ? new StaticMembership(registry, new StaticBackendProber(staticSpecs, { heartbeat: (r, w) => membership.heartbeat(r, w) }, createBackend, (m) => log.warn(m)), heartbeatIntervalMs)
+      : registry;
+  const etcdGrpcTarget = (nodeId: string) => {
+    const grpcUrl = etcd ? source.nodes().find((n) => n.nodeId === nodeId)?.report.grpcUrl : undefined;
+    return grpcUrl === undefined ? undefined : grpcTargetOf(grpcUrl);
+  };
   // Every heartbeat and leave goes through here, whoever received it, so the gRPC addresses follow membership.
   const membership: HeartbeatIntake = {
     heartbeat: (report, staticWeight) => {
+      if (etcd) throw invalidArg('this gateway takes its membership from etcd (--etcd): start the backend with --etcd, not --gateway', 'membership_from_etcd');
       noteGrpcTarget(report);
       return registry.heartbeat(report, staticWeight);
     },
@@ -94,11 +117,12 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const router = new Router(pools, {}, {
     retry: (pool, reason) => metrics.retries.inc({ model: pool.model, version: pool.version, reason }),
   });
-  const target = new PoolTarget(pools, router, async (model, version) => {
+  const poolTarget = new PoolTarget(pools, router, async (model, version) => {
     const member = pools.get(model, version)?.members().find((m) => m.state === 'ready');
     if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
     return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
-  }, Date.now, () => registry.nodes().map((n) => ({ nodeId: n.nodeId, unavailable: n.report.unavailable ?? [] })));
+  }, Date.now, () => source.nodes().map((n) => ({ nodeId: n.nodeId, unavailable: n.report.unavailable ?? [] })));
+  const target = new PipelineTarget(poolTarget, pipelinesFrom(values), { maxTensorElements: limits.maxTensorElements });
   const relay = asWorker
     ? new WorkerMembershipRelay((message) => applyMembership(membership, message), {
       pools: () => pools.view(Date.now()),
@@ -112,7 +136,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     started: () => true,
     metrics,
     gatherStatistics: relay ? () => relay.gatewayStatistics() : undefined,
-    repository: new GatewayRepositoryControl(() => registry.nodes().map((n) => ({
+    repository: new GatewayRepositoryControl(() => source.nodes().map((n) => ({
       nodeId: n.nodeId, backend: n.backend, models: n.report.models.map((m) => m.name),
     }))),
     logError: (m) => log.error(m),
@@ -130,16 +154,15 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const http = await buildHttpServer({
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
     plugins: [
-      poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now()), () => pools.view(Date.now())),
+      poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now()), () => pools.view(Date.now()), () => source.status()),
       registryRoutes(intake, heartbeatIntervalMs),
     ],
   });
-  registry.start();
+  registerMembershipMetrics(metrics.registry, () => source.status());
+  // The heartbeat registry runs in every mode: static backends feed it, and with etcd it takes nothing.
+  if (source !== registry) registry.start();
+  await source.start();
   const weightTimer = setInterval(() => pools.tick(Date.now()), weightIntervalMs);
-  // A worker's static backends are probed by the primary, which sends every worker the reports.
-  const staticSpecs = asWorker ? [] : ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
-  const prober = staticSpecs.length ? new StaticBackendProber(staticSpecs, membership, createBackend, (m) => log.warn(m)) : undefined;
-  prober?.start(heartbeatIntervalMs);
 
   await http.listen({ host, port: intOption(values, 'http-port') });
   const port = (http.server.address() as { port: number }).port;
@@ -154,7 +177,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   } else {
     const metricsPort = metricsPortFrom(values);
     metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics.source, host, metricsPort);
-    log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s)`);
+    log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s), membership from ${source.status().source}`);
     if (grpc) log.info(`gateway: KServe v2 gRPC on ${host}:${grpc.port}, messages up to ${grpcMaxMessageBytes} bytes`);
   }
 
@@ -163,12 +186,36 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     stop: () => (stopping ??= (async () => {
       clearInterval(weightTimer);
-      await prober?.close();
       await Promise.all([http.close(), grpc?.close()]);
       await metricsServer?.close();
+      await source.close();
       await registry.close();
     })()),
   };
+}
+
+/** --pipelines DIR: every pipeline declared there, built now; a bad one fails the boot. */
+function pipelinesFrom(values: ParsedOptions) {
+  if (values.pipelines === undefined) return [];
+  const dir = String(values.pipelines);
+  const declared = loadPipelineRepository(dir);
+  const built = buildPipelines(declared.pipelines);
+  const errors = [...declared.errors, ...built.errors];
+  if (errors.length) throw new ConfigError(`--pipelines ${dir}: ${errors.map(formatDeclarationError).join('; ')}`);
+  if (built.executors.length === 0) throw new ConfigError(`--pipelines ${dir}: no pipeline declaration found (a model.yaml with a 'pipeline:' field)`);
+  return built.executors;
+}
+
+/** --etcd and its companions, checked; undefined without --etcd. */
+function etcdFrom(values: ParsedOptions): EtcdSettings | undefined {
+  let settings: EtcdSettings | undefined;
+  try {
+    settings = etcdSettingsFrom(values);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (settings && values.backend !== undefined) throw new ConfigError('--backend and --etcd do not go together: list static backends without --etcd, or register every node in etcd');
+  return settings;
 }
 
 function applyMembership(registry: HeartbeatIntake, message: MembershipMessage): void {

@@ -13,11 +13,22 @@ import { DEFAULT_SLOW_START_WINDOW_MS } from '../scheduler/slow-start.js';
 import { DEFAULT_ROUTING_POLICY_NAME, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
 import { BENCH_SUMMARY, CALIBRATE_SUMMARY, DEVICES_SUMMARY } from './verb-summaries.js';
 import { DEFAULT_CALIBRATE_MS } from '../node/calibration.js';
+import { DEFAULT_ETCD_PREFIX, DEFAULT_LEASE_TTL_S } from '../core/etcd-settings.js';
 import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
 import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
 
 export const DEFAULT_WEIGHT_INTERVAL_MS = 1_000;
+
+/** Membership through etcd (README "Membership on etcd"); the password comes from ETCD_PASSWORD. */
+const ETCD_OPTIONS: Record<string, OptionSpec> = {
+  etcd: { type: 'string', help: 'etcd endpoint(s), comma-separated: membership through etcd instead of heartbeats' },
+  'etcd-prefix': { type: 'string', default: DEFAULT_ETCD_PREFIX, help: 'key prefix of this fleet in etcd' },
+  'etcd-ca': { type: 'string', help: 'PEM file of the CA that signed etcd\'s certificate (TLS)' },
+  'etcd-cert': { type: 'string', help: 'PEM client certificate for etcd (mutual TLS; with --etcd-key)' },
+  'etcd-key': { type: 'string', help: 'PEM client key for etcd (with --etcd-cert)' },
+  'etcd-user': { type: 'string', help: 'etcd user (password in the ETCD_PASSWORD environment variable)' },
+};
 
 const VERBS: Record<string, { summary: string; options: Record<string, OptionSpec> }> = {
   serve: {
@@ -27,13 +38,15 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
   backend: {
     summary: 'Serve the declared models on this node\'s cards and join one or more gateways by heartbeat.',
     options: {
-      gateway: { type: 'string', help: 'gateway URL(s) to heartbeat to, comma-separated (required)' },
+      gateway: { type: 'string', help: 'gateway URL(s) to heartbeat to, comma-separated (required unless --etcd)' },
       'node-id': { type: 'string', help: 'this node\'s id (default: hostname:port)' },
       'advertise-url': { type: 'string', help: 'URL the gateways use to reach this node (default: from --host and the port)' },
       'advertise-grpc-url': { type: 'string', help: 'grpc://host:port the gateways use to reach this node over gRPC (default: the host of --advertise-url and the gRPC port)' },
       'heartbeat-ms': { type: 'string', default: String(DEFAULT_HEARTBEAT_INTERVAL_MS), help: 'heartbeat interval' },
       'drain-grace-ms': { type: 'string', default: String(DEFAULT_DRAIN_GRACE_MS), help: 'on SIGTERM, time to keep serving after announcing draining' },
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS), help: 'on SIGTERM, longest wait for in-flight requests' },
+      ...ETCD_OPTIONS,
+      'etcd-lease-ttl-s': { type: 'string', default: String(DEFAULT_LEASE_TTL_S), help: 'with --etcd: this node\'s lease; its record is gone this long after the node dies' },
       'calibrate-ms': { type: 'string', default: String(DEFAULT_CALIBRATE_MS), help: 'at load, time spent measuring each (model, card) pair; the figures go into the load report as the capacity prior (0 = off; simulated engines are never measured)' },
       ...MODEL_NODE_OPTIONS,
       ...COMMON_OPTIONS,
@@ -52,6 +65,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
       'connect-timeout-ms': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS), help: 'connect timeout to a backend (then retried elsewhere)' },
+      ...ETCD_OPTIONS,
       pipelines: { type: 'string', help: 'model repository whose pipeline declarations (`pipeline:`) this gateway runs, each model step routed to its pool; its plain models are ignored (default: none)' },
       ...COMMON_OPTIONS,
     },

@@ -14,6 +14,10 @@ import { parseModelControlMode } from '../core/model-control.js';
 import { bundledModelsDir, packageVersion } from '../core/package-root.js';
 import { createEmbeddedNode, type EmbeddedNode } from './embedded-node.js';
 import { HeartbeatSender } from '../node/heartbeat-sender.js';
+import type { EtcdRegistrar } from '../node/etcd-registrar.js';
+import { etcdSettingsFrom } from '../core/etcd-settings.js';
+import { ResponseLoad } from '../node/response-load.js';
+import { withoutLoad } from '../core/load-header.js';
 import { LoadReporter, advertisedGrpcUrl } from '../node/load-reporter.js';
 import { loadProbeBody } from '../core/load-probe.js';
 import { createDefaultEngineRegistry } from '../engines/engine-registry.js';
@@ -53,7 +57,13 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const advertisedGrpc = values['advertise-grpc-url'] as string | undefined;
   if (advertisedGrpc !== undefined && !isGrpcUrl(advertisedGrpc)) throw new ConfigError(`--advertise-grpc-url expects grpc://host:port or host:port, got '${advertisedGrpc}'`);
   const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-  if (mode === 'backend' && gateways.length === 0) throw new ConfigError('infergate backend needs --gateway URL[,URL…]');
+  let etcd;
+  try {
+    etcd = mode === 'backend' ? etcdSettingsFrom(values) : undefined;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  if (mode === 'backend' && gateways.length === 0 && !etcd) throw new ConfigError('infergate backend needs --gateway URL[,URL…] or --etcd URL[,URL…]');
   const table = await loadCardTable(values['card-table'] as string | undefined);
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);
@@ -85,14 +95,21 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   });
   let reporter: LoadReporter | undefined;
   const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation, node.host)];
-  const http = await buildHttpServer({ service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m) });
+  // A backend's every answer carries its load, so gateways learn it from their own traffic.
+  const responseLoad = mode === 'backend' ? new ResponseLoad(node.host.meter, () => node.host.slots, () => reporter?.state ?? 'ready') : undefined;
+  const http = await buildHttpServer({
+    service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m),
+    loadHeader: responseLoad && (() => responseLoad.header()),
+  });
   await http.listen({ host, port });
   const address = http.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   // Known only after listen (the port may be 0).
   const url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
 
-  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({ service: node.service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes });
+  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({
+    service: node.service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes, loadHeader: responseLoad && (() => responseLoad.header()),
+  });
   const grpcUrl = advertisedGrpc ?? (grpc ? advertisedGrpcUrl(url, grpc.port) : undefined);
 
   const metricsPort = metricsPortFrom(values);
@@ -104,25 +121,37 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   if (grpc) log.info(`KServe v2 gRPC on ${new URL(url).hostname}:${grpc.port}, messages up to ${grpcMaxMessageBytes} bytes`);
 
   let sender: HeartbeatSender | undefined;
+  let registrar: EtcdRegistrar | undefined;
   if (mode === 'backend') {
     reporter = new LoadReporter(node.host, { nodeId, url, grpcUrl, cards: summarizeCards(detection.cards), sourceCards: detection.cards });
-    const interval = intOption(values, 'heartbeat-ms', 10);
-    sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
-    sender.start();
-    log.info(`backend ${nodeId}: heartbeats every ${interval} ms to ${gateways.join(', ')}`);
+    if (gateways.length > 0) {
+      const interval = intOption(values, 'heartbeat-ms', 10);
+      sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
+      sender.start();
+      log.info(`backend ${nodeId}: heartbeats every ${interval} ms to ${gateways.join(', ')}`);
+    }
+    if (etcd) {
+      // With heartbeats too, the record reads the last heartbeat's report: building one would cut the heartbeat's load window short.
+      // The etcd client loads only when asked for (it brings gRPC and its protos).
+      const { EtcdRegistrar } = await import('../node/etcd-registrar.js');
+      registrar = new EtcdRegistrar(etcd, nodeId, () => withoutLoad((sender && reporter!.last()) || reporter!.build()), intOption(values, 'etcd-lease-ttl-s', 1), (m) => log.warn(m));
+      await registrar.start();
+      log.info(`backend ${nodeId}: ${registrar.registered ? 'registered' : 'registering'} in etcd ${etcd.hosts.join(',')} under ${etcd.prefix}`);
+    }
   }
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
-    if (sender && reporter) {
+    if (reporter) {
       const grace = intOption(values, 'drain-grace-ms');
       const timeout = intOption(values, 'drain-timeout-ms');
+      // From here every answer says draining too (the load header), whatever etcd or heartbeats do.
       reporter.state = 'draining';
       log.info(`draining: announced to gateways, waiting for ${node.host.meter.inFlight} in-flight request(s)`);
-      await sender.beat();
+      await Promise.all([sender?.beat(), registrar?.markDraining()]);
       await waitForDrain(node, grace, timeout);
-      sender.stop();
-      await sender.leave(nodeId);
+      sender?.stop();
+      await Promise.all([sender?.leave(nodeId), registrar?.leave()]);
     }
     await Promise.all([http.close(), grpc?.close()]);
     await metricsServer?.close();

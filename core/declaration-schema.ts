@@ -3,6 +3,7 @@
  * types; rules that span fields (batch dims, version sources) live in model-repository.ts.
  */
 import { DATATYPES } from './datatypes.js';
+import { POSTPROCESSING_SCHEMA, PREPROCESSING_SCHEMA } from './processing-declaration.js';
 
 const tensorSchema = {
   type: 'object',
@@ -15,6 +16,13 @@ const tensorSchema = {
     labels: { type: 'string', minLength: 1 },
   },
 } as const;
+
+/** Longest dynamic_batching.max_queue_delay_us (1 s): a longer hold is a misconfiguration, not batching. */
+export const MAX_QUEUE_DELAY_US = 1_000_000;
+/** Longest dynamic_batching.default_queue_timeout_us (1 hour). */
+export const MAX_QUEUE_TIMEOUT_US = 3_600_000_000;
+/** Most dynamic_batching.priority_levels. */
+export const MAX_PRIORITY_LEVELS = 100;
 
 /** Largest `count` of one warmup sample: warmup delays readiness, so it is bounded. */
 export const MAX_WARMUP_COUNT = 1000;
@@ -90,12 +98,18 @@ export const DECLARATION_SCHEMA = {
     dynamic_batching: {
       type: 'object', additionalProperties: false,
       properties: {
-        max_queue_delay_us: { type: 'integer', minimum: 0 },
-        preferred_batch_sizes: { type: 'array', items: { type: 'integer', minimum: 1 } },
+        max_queue_delay_us: { type: 'integer', minimum: 0, maximum: MAX_QUEUE_DELAY_US },
+        preferred_batch_sizes: { type: 'array', uniqueItems: true, items: { type: 'integer', minimum: 1 } },
+        max_queue_size: { type: 'integer', minimum: 0 },
+        default_queue_timeout_us: { type: 'integer', minimum: 0, maximum: MAX_QUEUE_TIMEOUT_US },
+        priority_levels: { type: 'integer', minimum: 0, maximum: MAX_PRIORITY_LEVELS },
+        default_priority_level: { type: 'integer', minimum: 1, maximum: MAX_PRIORITY_LEVELS },
       },
     },
     execution: { enum: ['worker', 'inline'] },
     model_warmup: warmupSchema,
+    preprocessing: PREPROCESSING_SCHEMA,
+    postprocessing: POSTPROCESSING_SCHEMA,
     native: {
       type: 'object', additionalProperties: false, required: ['plugin'],
       properties: { plugin: { type: 'string', minLength: 1 }, options: { type: 'string' } },

@@ -3,6 +3,7 @@
  * file (snake_case) so that error messages and docs name exactly what a user wrote.
  */
 import type { Datatype } from './datatypes.js';
+import type { ImageInputProcessing, OutputPostprocessing } from './processing-declaration.js';
 
 export interface TensorDeclaration {
   name: string;
@@ -23,9 +24,20 @@ export interface InstanceGroup {
   count: number;
 }
 
+/** Triton's dynamic_batching, counted in batch rows (node/batch-planner.ts says how it batches). */
 export interface DynamicBatching {
+  /** How long a batch may wait for more rows; 0 (the default): run what is queued. */
   max_queue_delay_us: number;
+  /** Rows to run at once when the queue holds exactly that many of one shape; each ≤ max_batch_size. */
   preferred_batch_sizes?: number[];
+  /** Queued requests beyond this are refused with 503; replaces the top-level max_queue_size. */
+  max_queue_size?: number;
+  /** A request still queued after this long is answered with 504; 0 (the default): no limit. */
+  default_queue_timeout_us?: number;
+  /** Priority levels, 1 served first; 0 (the default): the request's `priority` is ignored. */
+  priority_levels?: number;
+  /** The level of a request that sets no priority (or 0); default: priority_levels (the last). */
+  default_priority_level?: number;
 }
 
 export interface SimulationSettings {
@@ -91,6 +103,10 @@ export interface ModelDeclaration {
   execution?: 'worker' | 'inline';
   /** Samples each instance runs before the model reports ready; a failure makes it UNAVAILABLE. */
   model_warmup?: WarmupSample[];
+  /** Inputs that take an encoded image (BYTES [1] on the wire) and the steps that make it the declared tensor, by input name. */
+  preprocessing?: Record<string, ImageInputProcessing>;
+  /** Steps applied to an output before it is answered (softmax, argmax, top_k), by output name. */
+  postprocessing?: Record<string, OutputPostprocessing>;
   /** Directory the declaration file lives in (set by the loader, not written by users). */
   directory: string;
 }

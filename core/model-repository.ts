@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { DECLARATION_SCHEMA } from './declaration-schema.js';
 import { checkWarmupSamples } from './model-warmup.js';
+import { checkProcessingDeclaration, normalizePreprocessing } from './processing-declaration.js';
 import { packageRoot } from './package-root.js';
 import type { ModelDeclaration, TensorDeclaration, VersionPolicy } from './model-declaration.js';
 import type { ModelMetadata, TensorMetadata } from './model-metadata.js';
@@ -75,6 +76,8 @@ export function loadModelRepository(dir: string, options: RepositoryOptions = {}
     const modelDir = path.join(root, entry.name);
     const fileName = DECLARATION_FILE_NAMES.find((f) => existsSync(path.join(modelDir, f)));
     if (!fileName) continue;
+    // A pipeline is no engine's to load: core/pipeline-declaration.ts reads it, the service runs it.
+    if (isPipelineFile(path.join(modelDir, fileName))) continue;
     try {
       result.models.push(loadDeclaredModel(path.join(modelDir, fileName), options));
     } catch (err) {
@@ -83,6 +86,20 @@ export function loadModelRepository(dir: string, options: RepositoryOptions = {}
     }
   }
   return result;
+}
+
+/** Whether a parsed declaration declares a pipeline (a `pipeline:` field) rather than a model. */
+export function isPipelineDocument(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'pipeline' in raw;
+}
+
+/** Whether a declaration file declares a pipeline; false for a file that is not YAML (loading reports it). */
+export function isPipelineFile(file: string): boolean {
+  try {
+    return isPipelineDocument(parseYaml(readFileSync(file, 'utf8')));
+  } catch {
+    return false; // loadDeclaredModel reports a file that is not YAML
+  }
 }
 
 /** Loads and validates one declaration file; throws DeclarationInvalid listing every problem. */
@@ -129,7 +146,10 @@ export function parseDeclaration(
   }
   checkUniqueNames(doc.inputs, 'inputs', file, errors);
   checkUniqueNames(doc.outputs, 'outputs', file, errors);
-  checkNotYetHonoured(doc, file, errors);
+  for (const p of checkProcessingDeclaration(doc as Parameters<typeof checkProcessingDeclaration>[0], directory)) {
+    errors.push({ file, ...p });
+  }
+  checkDynamicBatching(doc, file, errors);
   for (const p of checkWarmupSamples(doc.model_warmup, { inputs: doc.inputs, max_batch_size: doc.max_batch_size ?? 0 }, directory)) {
     errors.push({ file, ...p });
   }
@@ -147,32 +167,31 @@ export function parseDeclaration(
     inputs: doc.inputs as TensorDeclaration[],
     outputs: doc.outputs as TensorDeclaration[],
     instances: (doc.instances ?? [{ kind: 'auto' }]).map((g: any) => ({ kind: g.kind, count: g.count ?? 1 })),
-    dynamic_batching: doc.dynamic_batching,
+    dynamic_batching: doc.dynamic_batching && { max_queue_delay_us: 0, ...doc.dynamic_batching },
     sim: doc.sim,
     native: doc.native,
     execution: doc.execution,
+    preprocessing: normalizePreprocessing(doc.preprocessing),
+    postprocessing: doc.postprocessing,
     model_warmup: doc.model_warmup?.map((w: any) => ({ name: w.name, batch_size: w.batch_size ?? 1, inputs: w.inputs, count: w.count ?? 1 })),
     directory,
   };
 }
 
-/**
- * Fields the schema knows (they are Triton's, and their features are planned) but this version does
- * not act on: refused with a clear error rather than accepted and silently ignored.
- */
-function checkNotYetHonoured(doc: Record<string, any>, file: string, errors: DeclarationError[]): void {
-  if (doc.dynamic_batching !== undefined) {
-    errors.push({
-      file, field: 'dynamic_batching',
-      message: 'is not supported in this version (no queue delay or preferred batch sizes yet); remove it: a free instance already takes every queued request up to max_batch_size',
-    });
+/** dynamic_batching's rules that span fields: sizes within max_batch_size, the default level among the levels. */
+function checkDynamicBatching(doc: Record<string, any>, file: string, errors: DeclarationError[]): void {
+  const db = doc.dynamic_batching;
+  if (db === undefined) return;
+  const maxBatchSize = doc.max_batch_size ?? 0;
+  const tooBig = (db.preferred_batch_sizes ?? []).filter((n: number) => n > Math.max(maxBatchSize, 1));
+  if (tooBig.length > 0) {
+    errors.push({ file, field: 'dynamic_batching.preferred_batch_sizes', message: `expected sizes ≤ max_batch_size (${maxBatchSize}), got ${tooBig.join(', ')}` });
   }
-  for (const field of ['inputs', 'outputs'] as const) {
-    (doc[field] as { labels?: string }[]).forEach((t, i) => {
-      if (t.labels !== undefined) {
-        errors.push({ file, field: `${field}[${i}].labels`, message: 'is not supported in this version (classification labels come with declared post-processing); remove it' });
-      }
-    });
+  if (db.max_queue_size !== undefined && doc.max_queue_size !== undefined) {
+    errors.push({ file, field: 'dynamic_batching.max_queue_size', message: 'expected max_queue_size in one place: set it here or at the top level, not both' });
+  }
+  if (db.default_priority_level !== undefined && db.default_priority_level > (db.priority_levels ?? 0)) {
+    errors.push({ file, field: 'dynamic_batching.default_priority_level', message: `expected a level from 1 to priority_levels (${db.priority_levels ?? 0}), got ${db.default_priority_level}` });
   }
 }
 

@@ -42,7 +42,7 @@ export interface ModelStatistics {
   last_inference: number;
   /** Inferences that succeeded, a request of n batch rows counting n (Triton's rule). */
   inference_count: number;
-  /** Model executions that ran at least one request to success (a batch counts once). */
+  /** Model runs that succeeded (a batched run counts once; an execute the engine split counts each run). */
   execution_count: number;
   inference_stats: InferStatistics;
   batch_stats: InferBatchStatistics[];

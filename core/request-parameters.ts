@@ -6,8 +6,9 @@
  *   (--request-timeout-ms, the infergate-timeout-ms header) and never extends it; past it the
  *   request fails with 504 at once, queued or running, as at its deadline. A gateway does not
  *   decode requests: the node applies it and the gateway forwards the node's 504.
- * - `priority`: accepted for Triton's clients and validated, but requests are served in the order
- *   they arrive whatever their priority, for now.
+ * - `priority`: the request's priority level, 1 served first, 0 the model's default level; honoured
+ *   where the model declares dynamic_batching.priority_levels (a level beyond them is 400 there),
+ *   ignored elsewhere, as Triton does for a model without priority levels.
  * Both must be non-negative integers (400 naming the parameter otherwise). They stay in the
  * request's parameters, so a gateway that re-encodes a request passes them on.
  */

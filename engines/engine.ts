@@ -32,6 +32,9 @@ export interface LoadedModel {
 
 export type ExecuteResult = InferResponse | InferError;
 
+/** A model run that succeeded: the batch rows it ran (1 for a model without a batch dim) and its milliseconds. */
+export type RunObserver = (rows: number, ms: number) => void;
+
 /**
  * What an instance really runs on, which is not always what its card asked for: onnxruntime starts
  * a session on the next provider list when the first cannot start.
@@ -52,7 +55,10 @@ export interface ModelInstance {
   /**
    * Runs a batch of validated requests. Never called twice at once on one instance. Resolves with
    * exactly one result per request, in request order; a rejected promise means nothing ran.
+   * `onRun` is told of every model run that succeeded, with its batch rows and duration: what the
+   * statistics' execution_count counts (one execute may make several runs, e.g. a failed batched
+   * run retried request by request). An instance that never calls it is counted once per execute.
    */
-  execute(batch: InferRequest[]): Promise<ExecuteResult[]>;
+  execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]>;
   unload(): Promise<void>;
 }

@@ -21,7 +21,7 @@ import type { ModelDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { formatShape } from '../core/request-validation.js';
 import type { InferRequest, Tensor } from '../core/tensor.js';
-import type { Engine, ExecuteResult, InstanceRuntime, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import type { Engine, ExecuteResult, RunObserver, InstanceRuntime, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
 import {
   fromNativeDatatype, loadNativeAddon, toNativeDatatype,
   type NativeAddon, type NativeInput, type NativeModelHandle, type NativeOutput, type NativePluginHandle,
@@ -29,7 +29,7 @@ import {
 import { resolvePluginPath } from './native-plugin-path.js';
 import { checkNativeSignature } from './native-signature.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, splitRows } from './row-batching.js';
+import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
 
 export interface NativeEngineOptions {
   /** The addon to use; default: the one `npm run build:native` built, loaded on first use. */
@@ -153,7 +153,7 @@ export class NativeModelInstance implements ModelInstance {
     this.#onUnload = onUnload;
   }
 
-  async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
+  async execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]> {
     if (!this.#handle) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     const handle = this.#handle;
     const results: (ExecuteResult | undefined)[] = new Array(batch.length);
@@ -166,14 +166,14 @@ export class NativeModelInstance implements ModelInstance {
     const work = (async () => {
       for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
         if (group.indices.length > 1) {
-          const out = await this.#runBatched(handle, group.indices.map((i) => batch[i]));
+          const out = await this.#runBatched(handle, group.indices.map((i) => batch[i]), onRun);
           if (out) {
             group.indices.forEach((i, k) => { results[i] = out[k]; });
             continue;
           }
           // The batched call failed: run each request alone so that one bad request fails alone.
         }
-        for (const i of group.indices) results[i] = await this.#runOne(handle, batch[i]);
+        for (const i of group.indices) results[i] = await this.#runOne(handle, batch[i], onRun);
       }
     })();
     this.#running = work.catch(() => undefined);
@@ -202,8 +202,9 @@ export class NativeModelInstance implements ModelInstance {
     return new Map(outputs.map((o, k) => [this.#outputOrder[k] ?? o.name, toTensor(this.#outputOrder[k] ?? o.name, o)]));
   }
 
-  async #runOne(handle: NativeModelHandle, req: InferRequest): Promise<ExecuteResult> {
+  async #runOne(handle: NativeModelHandle, req: InferRequest, onRun: RunObserver | undefined): Promise<ExecuteResult> {
     let out: Map<string, Tensor>;
+    const startedAt = performance.now();
     try {
       out = await this.#call(handle, req.inputs);
     } catch (err) {
@@ -215,12 +216,14 @@ export class NativeModelInstance implements ModelInstance {
       if (!t) return new InferError('INTERNAL', `the plugin returned no output '${name}'`, 'engine_error');
       tensors.push(t);
     }
+    onRun?.(runRows(this.#declaration, [req]), performance.now() - startedAt);
     return this.#requests.response(req, tensors);
   }
 
   /** Concatenates along dim 0, runs once and splits; undefined when the batched call failed. */
-  async #runBatched(handle: NativeModelHandle, requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
+  async #runBatched(handle: NativeModelHandle, requests: InferRequest[], onRun: RunObserver | undefined): Promise<ExecuteResult[] | undefined> {
     let out: Map<string, Tensor>;
+    const startedAt = performance.now();
     try {
       out = await this.#call(handle, concatInputs(requests));
     } catch {
@@ -228,6 +231,7 @@ export class NativeModelInstance implements ModelInstance {
     }
     // A missing output fails the split: each request then runs alone and gets the error itself.
     const parts = splitRows(requests, out, (req) => this.#requests.wanted(req));
+    if (parts) onRun?.(runRows(this.#declaration, requests), performance.now() - startedAt);
     return parts?.map((mine, k) => this.#requests.response(requests[k], mine));
   }
 

@@ -36,7 +36,7 @@ import type { ModelDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { formatShape } from '../core/request-validation.js';
 import type { InferRequest, Tensor } from '../core/tensor.js';
-import type { Engine, ExecuteResult, InstanceRuntime, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import type { Engine, ExecuteResult, RunObserver, InstanceRuntime, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
 import { graphRanks } from './onnx-graph-ranks.js';
 import { DEFAULT_ORT_LOG_SEVERITY, isOrtLogSeverity, ortEnvLogLevel, type OrtLogSeverity } from './onnx-log-level.js';
 import {
@@ -47,7 +47,7 @@ import { InlineSessionHost, WorkerSessionHost, type HostStart, type SessionHost 
 import { checkSignature } from './onnx-signature.js';
 import { fromWireTensor, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, splitRows } from './row-batching.js';
+import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
 import {
   DEFAULT_WORKER_RESTART_BACKOFF_MS, DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS, DEFAULT_WORKER_RESTART_RESET_AFTER_MS,
   WorkerSupervisor, type HostSource, type WorkerRestartPolicy,
@@ -327,7 +327,7 @@ export class OnnxModelInstance implements ModelInstance {
     return this.#hosts.restarts;
   }
 
-  async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
+  async execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]> {
     if (this.#released) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     // One host for the whole execute: if its worker dies midway, the rest of the batch fails with it.
     const host = await this.#hosts.current();
@@ -340,14 +340,14 @@ export class OnnxModelInstance implements ModelInstance {
     });
     for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
       if (group.indices.length > 1) {
-        const out = await this.#runBatched(host, group.indices.map((i) => batch[i]));
+        const out = await this.#runBatched(host, group.indices.map((i) => batch[i]), onRun);
         if (out) {
           group.indices.forEach((i, k) => { results[i] = out[k]; });
           continue;
         }
         // The batched run failed: run each request alone so that one bad request fails alone.
       }
-      for (const i of group.indices) results[i] = await this.#runOne(host, batch[i]);
+      for (const i of group.indices) results[i] = await this.#runOne(host, batch[i], onRun);
     }
     return results as ExecuteResult[];
   }
@@ -371,7 +371,7 @@ export class OnnxModelInstance implements ModelInstance {
     }
   }
 
-  async #runOne(host: SessionHost, req: InferRequest): Promise<ExecuteResult> {
+  async #runOne(host: SessionHost, req: InferRequest, onRun: RunObserver | undefined): Promise<ExecuteResult> {
     let feeds: WireTensors;
     try {
       feeds = Object.fromEntries(req.inputs.map((t) => [t.name, toWireTensor(t)]));
@@ -380,6 +380,7 @@ export class OnnxModelInstance implements ModelInstance {
     }
     const fetches = this.#requests.wantedByAny([req]);
     let tensors: Tensor[];
+    const startedAt = performance.now();
     try {
       // The request's arrays are the caller's: a worker gets copies.
       tensors = await this.#run(host, feeds, fetches, false);
@@ -387,11 +388,12 @@ export class OnnxModelInstance implements ModelInstance {
       if (host.gone) throw err;
       return runtimeError(err, req);
     }
+    onRun?.(runRows(this.#declaration, [req]), performance.now() - startedAt);
     return this.#requests.response(req, tensors);
   }
 
   /** Concatenates along dim 0, runs once and splits; undefined when the batched run failed. */
-  async #runBatched(host: SessionHost, requests: InferRequest[]): Promise<ExecuteResult[] | undefined> {
+  async #runBatched(host: SessionHost, requests: InferRequest[], onRun: RunObserver | undefined): Promise<ExecuteResult[] | undefined> {
     let feeds: WireTensors;
     try {
       feeds = Object.fromEntries(concatInputs(requests).map((t) => [t.name, toWireTensor(t)]));
@@ -400,6 +402,7 @@ export class OnnxModelInstance implements ModelInstance {
     }
     const fetches = this.#requests.wantedByAny(requests);
     let tensors: Tensor[];
+    const startedAt = performance.now();
     try {
       // The concatenations are this run's own: a worker may take them.
       tensors = await this.#run(host, feeds, fetches, true);
@@ -408,6 +411,8 @@ export class OnnxModelInstance implements ModelInstance {
       return undefined;
     }
     const parts = splitRows(requests, new Map(tensors.map((t) => [t.name, t])), (req) => this.#requests.wanted(req));
+    // A run whose outputs cannot be split is retried request by request: it does not count.
+    if (parts) onRun?.(runRows(this.#declaration, requests), performance.now() - startedAt);
     return parts?.map((mine, k) => this.#requests.response(requests[k], mine));
   }
 

@@ -18,6 +18,14 @@ export function requestRows(req: InferRequest): number {
 }
 
 /**
+ * Rows one model run of `requests` takes, as statistics count them: the sum of their first dims
+ * when the model batches, one when it has no batch dim (max_batch_size 0: it runs one request).
+ */
+export function runRows(declaration: { max_batch_size: number }, requests: readonly InferRequest[]): number {
+  return declaration.max_batch_size > 0 ? requests.reduce((n, r) => n + requestRows(r), 0) : 1;
+}
+
+/**
  * Requests batch together when every input matches in name, datatype and all dims but the first.
  * Undefined when the request cannot batch at all: no inputs, a scalar input, or inputs whose first
  * dims disagree.

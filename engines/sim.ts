@@ -8,7 +8,8 @@ import { InferError, invalidArg } from '../core/errors.js';
 import type { ModelDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
-import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import type { Engine, ExecuteResult, RunObserver, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import { runRows } from './row-batching.js';
 
 /** Run-time knobs of the simulator, shared by every simulated instance of a node. */
 export class SimulationControl {
@@ -165,11 +166,16 @@ export class SimModelInstance implements ModelInstance {
     return simulatedServiceMs(this.#serviceMs, this.#coefficient, this.#control.slowdown);
   }
 
-  async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
+  async execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]> {
     const failed = batch.map(() => this.#control.failsNext());
     this.executions++;
     // A batch whose every request fails answers at once: the fast errors of a broken node.
-    if (!failed.every(Boolean)) await this.#sleep(this.serviceMs());
+    if (!failed.every(Boolean)) {
+      const startedAt = performance.now();
+      await this.#sleep(this.serviceMs());
+      // The whole batch is one simulated run.
+      onRun?.(runRows(this.#declaration, batch), performance.now() - startedAt);
+    }
     return batch.map((req, i) => (failed[i] ? simulatedFault() : this.#echo(req)));
   }
 

@@ -20,9 +20,9 @@ import { InferError } from '../core/errors.js';
 import type { ModelDeclaration, TensorDeclaration } from '../core/model-declaration.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, Tensor } from '../core/tensor.js';
-import type { Engine, ExecuteResult, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
+import type { Engine, ExecuteResult, RunObserver, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, splitRows } from './row-batching.js';
+import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
 import {
   activateTfjsBackend, backendOrder, initTfjsBackend, nativeAddonProblem, TFJS_BACKEND_PACKAGE, type BackendDecision, type TfjsBackend,
 } from './tfjs-backend.js';
@@ -191,7 +191,7 @@ export class TfjsModelInstance implements ModelInstance {
     this.#onUnload = onUnload;
   }
 
-  async execute(batch: InferRequest[]): Promise<ExecuteResult[]> {
+  async execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]> {
     const model = this.#owner.model;
     if (this.#released || !model) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     await activateTfjsBackend(this.#owner.tf, this.backend);
@@ -204,13 +204,13 @@ export class TfjsModelInstance implements ModelInstance {
     });
     for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
       if (group.indices.length > 1) {
-        const out = this.#runBatched(model, group.indices.map((i) => batch[i]));
+        const out = this.#runBatched(model, group.indices.map((i) => batch[i]), onRun);
         if (out) {
           group.indices.forEach((i, k) => { results[i] = out[k]; });
           continue;
         }
       }
-      for (const i of group.indices) results[i] = this.#runOne(model, batch[i]);
+      for (const i of group.indices) results[i] = this.#runOne(model, batch[i], onRun);
     }
     return results as ExecuteResult[];
   }
@@ -249,25 +249,30 @@ export class TfjsModelInstance implements ModelInstance {
     });
   }
 
-  #runOne(model: Tf.GraphModel | Tf.LayersModel, req: InferRequest): ExecuteResult {
+  #runOne(model: Tf.GraphModel | Tf.LayersModel, req: InferRequest, onRun: RunObserver | undefined): ExecuteResult {
     let outputs: Tensor[];
+    const startedAt = performance.now();
     try {
       outputs = this.#run(model, req.inputs, this.#requests.wanted(req));
     } catch (err) {
       return runtimeError(err);
     }
+    onRun?.(runRows(this.#declaration, [req]), performance.now() - startedAt);
     return this.#requests.response(req, outputs);
   }
 
-  #runBatched(model: Tf.GraphModel | Tf.LayersModel, requests: InferRequest[]): ExecuteResult[] | undefined {
+  #runBatched(model: Tf.GraphModel | Tf.LayersModel, requests: InferRequest[], onRun: RunObserver | undefined): ExecuteResult[] | undefined {
     const fetches = this.#requests.wantedByAny(requests);
     let tensors: Tensor[];
+    const startedAt = performance.now();
     try {
       tensors = this.#run(model, concatInputs(requests), fetches);
     } catch {
       return undefined;
     }
     const parts = splitRows(requests, new Map(tensors.map((t) => [t.name, t])), (req) => this.#requests.wanted(req));
+    // A run whose outputs cannot be split is retried request by request: it does not count.
+    if (parts) onRun?.(runRows(this.#declaration, requests), performance.now() - startedAt);
     return parts?.map((mine, k) => this.#requests.response(requests[k], mine));
   }
 

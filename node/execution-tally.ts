@@ -31,7 +31,10 @@ export class ExecutionTally {
     this.#inferences += rows;
   }
 
-  /** An execution of `rows` batch rows in all, at least one of whose requests succeeded. */
+  /**
+   * A model run of `rows` batch rows that succeeded, as the engine reports it (or, for an engine
+   * that does not report runs, an execute call at least one of whose requests succeeded).
+   */
   executed(rows: number, computeMs: number): void {
     this.#executions++;
     let batch = this.#batches.get(rows);

@@ -11,10 +11,11 @@ import { formatDeclarationError, type DeclaredModel, type DeclarationError } fro
 import type { EngineRegistry } from '../engines/engine-registry.js';
 import type { LoadedModel, ModelInstance } from '../engines/engine.js';
 import { generatedRequest, warmupRequest } from '../core/model-warmup.js';
+import { buildModelProcessing, type ModelProcessing } from '../processing/model-processing.js';
 import { calibrateCard, type CardCalibration } from './calibration.js';
 import { LoadMeter } from './load-meter.js';
 import { warmUpInstance, type WarmupRecord } from './model-warmup.js';
-import { ModelExecutor, type OutcomeObserver } from './model-executor.js';
+import { ModelExecutor, executorOptions, type OutcomeObserver } from './model-executor.js';
 
 
 export interface HostedModel {
@@ -30,6 +31,8 @@ export interface HostedModel {
   warmup: Array<WarmupRecord & { version: string }>;
   /** Measured throughput per (version, card); empty when calibration is off or failed. */
   calibration: Array<CardCalibration & { version: string }>;
+  /** Declared pre/post-processing and the classification extension, applied where requests enter the model. */
+  processing: ModelProcessing;
 }
 
 export interface ModelHostOptions {
@@ -157,6 +160,8 @@ export class ModelHost {
     const loaded: LoadedModel[] = [];
     const warmup: HostedModel['warmup'] = [];
     const calibration: HostedModel['calibration'] = [];
+    // First: a missing labels file fails the load before any instance is made.
+    const processing = buildModelProcessing(declaration, model.metadata);
     try {
       for (const source of model.versions) {
         const placed: PlacedInstance[] = [];
@@ -165,7 +170,7 @@ export class ModelHost {
         for (const c of await this.#calibrate(model, placed)) calibration.push({ ...c, version: source.version });
         executors.set(source.version, new ModelExecutor(
           model.metadata, source.version, instances,
-          { maxQueueSize: declaration.max_queue_size, maxBatchSize: declaration.max_batch_size },
+          executorOptions(declaration),
           this.meter, this.options.observe,
         ));
       }
@@ -176,7 +181,7 @@ export class ModelHost {
     }
     const versions = [...executors.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
     const sorted = new Map(versions.map((v) => [v, executors.get(v)!]));
-    return { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])!, loaded, warmup, calibration };
+    return { declared: model, metadata: model.metadata, executors: sorted, latest: sorted.get(versions[versions.length - 1])!, loaded, warmup, calibration, processing };
   }
 
   /**

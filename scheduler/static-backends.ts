@@ -5,7 +5,9 @@
  * heartbeating nodes share one membership path (and one eviction rule).
  */
 import type { LoadReport } from '../core/load-report.js';
-import type { RegisteredBackend } from './registry.js';
+import type { LoadFigures } from '../core/load-header.js';
+import type { KnownNode, Membership, MembershipStatus, RegisteredBackend } from './membership.js';
+import type { NodeRegistry } from './registry.js';
 
 /** Where a probe's report goes: the registry, or every worker of a gateway. */
 export interface HeartbeatSink {
@@ -94,5 +96,37 @@ export class StaticBackendProber {
       // No answer: the registry evicts the backend when its probes have failed for evictAfterMs.
       this.log(`static backend ${spec.url} probe failed: ${(err as Error).message}`);
     }
+  }
+}
+
+/**
+ * Static backends as a membership source: the prober feeds the heartbeat registry (which also
+ * takes heartbeats from infergate nodes, and evicts a backend whose probes keep failing).
+ */
+export class StaticMembership implements Membership {
+  readonly #since = Date.now();
+
+  constructor(private readonly registry: NodeRegistry, private readonly prober: StaticBackendProber, private readonly intervalMs = DEFAULT_PROBE_INTERVAL_MS) {}
+
+  nodes(): ReadonlyArray<KnownNode> {
+    return this.registry.nodes();
+  }
+
+  noteLoad(nodeId: string, load: LoadFigures): void {
+    this.registry.noteLoad(nodeId, load);
+  }
+
+  status(): MembershipStatus {
+    return { source: 'static', state: 'live', since: this.#since, nodes: this.registry.nodes().length };
+  }
+
+  start(): void {
+    this.registry.start();
+    this.prober.start(this.intervalMs);
+  }
+
+  async close(): Promise<void> {
+    await this.prober.close();
+    await this.registry.close();
   }
 }

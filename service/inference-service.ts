@@ -17,7 +17,7 @@ import { NO_REPOSITORY_CONTROL, type RepositoryControl, type RepositoryParameter
 import type { ServingTarget } from './serving-target.js';
 
 export const SERVER_NAME = 'infergate';
-export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'model_repository', 'statistics'];
+export const PROTOCOL_EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository', 'statistics'];
 
 export interface ServerMetadata {
   name: string;

@@ -10,7 +10,7 @@ import type { PoolSet } from '../scheduler/pool-set.js';
 
 const LATENCY_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface CounterChild { inc(): void }
+interface CounterChild { inc(by?: number): void }
 interface HistogramChild { observe(value: number): void }
 
 /**
@@ -28,9 +28,9 @@ class DeferredCount implements CounterChild {
     private readonly dirty: DeferredCount[],
   ) {}
 
-  inc(): void {
+  inc(by = 1): void {
     if (this.#pending === 0) this.dirty.push(this);
-    this.#pending++;
+    this.#pending += by;
   }
 
   flush(): void {
@@ -89,7 +89,7 @@ export class Metrics {
     this.requestSuccess = new Counter({ name: 'infergate_request_success_total', help: 'Inference requests answered successfully', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.success) });
     this.requestFailure = new Counter({ name: 'infergate_request_failure_total', help: 'Inference requests that failed, by reason', labelNames: ['model', 'version', 'reason'], registers });
     this.inferenceCount = new Counter({ name: 'infergate_inference_count_total', help: 'Inferences run on this node (one per request, batched or not)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.inferences) });
-    this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model executions on this node (a batch counts once)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.executions) });
+    this.executionCount = new Counter({ name: 'infergate_execution_count_total', help: 'Model runs on this node (a batch counts once)', labelNames: ['model', 'version'], registers, collect: flush(this.#unflushed.executions) });
     this.requestDuration = new LocalHistogram('infergate_request_duration_seconds', 'End-to-end request time at the front door', LATENCY_BUCKETS_S, this.registry);
     this.queueDuration = new LocalHistogram('infergate_queue_duration_seconds', 'Time a request waited for a model instance', LATENCY_BUCKETS_S, this.registry);
     this.computeDuration = new LocalHistogram('infergate_compute_duration_seconds', 'Time of the model execution that ran the request', LATENCY_BUCKETS_S, this.registry);
@@ -164,8 +164,8 @@ export class Metrics {
   readonly observeExecution = (model: string, version: string, outcome: RequestOutcome): void => {
     const series = this.series(model, version);
     series.inferences.inc();
-    // A batch of n requests reports n outcomes; count the execution once.
-    if (outcome.batchIndex === 0 && outcome.computeMs > 0) series.executions.inc();
+    // A batch of n requests reports n outcomes; its first carries the model runs the batch took.
+    if (outcome.batchIndex === 0 && outcome.runs > 0) series.executions.inc(outcome.runs);
     series.queue.observe(outcome.queueMs / 1000);
     if (outcome.computeMs > 0) series.compute.observe(outcome.computeMs / 1000);
   };

@@ -3,6 +3,8 @@
  * The request is decoded (by its wire format: HTTP or gRPC) and validated against the version that
  * will run it, queued on that version's executor with its deadline (capped by the request's
  * `timeout` parameter) and abort signal, and its response encoded in the form the client asked for.
+ * The model's declared processing (processing/model-processing.ts) runs on each side of the queue:
+ * images decoded into the tensors the model takes, outputs post-processed and classified.
  */
 import { decodeGrpcInferRequest, encodeGrpcInferResponse } from '../core/kserve-grpc-codec.js';
 import { decodeHttpInferRequest, encodeHttpInferResponse } from '../core/kserve-http-codec.js';
@@ -24,12 +26,12 @@ import type { ServingTarget } from './serving-target.js';
  * How a node reads a request and writes its response, per wire format. Either may be asynchronous
  * (an HTTP body to inflate, an answer to compress), and is synchronous when there is nothing to do.
  */
-interface WireCodec {
+export interface WireCodec {
   decode(payload: WirePayload, model: string, version: string, meta: ModelMetadata, limits: InferLimits): InferRequest | Promise<InferRequest>;
   encode(response: InferResponse, request: InferRequest, payload: WirePayload): WireAnswer | Promise<WireAnswer>;
 }
 
-const WIRE_CODECS: Record<WireFormat, WireCodec> = {
+export const WIRE_CODECS: Record<WireFormat, WireCodec> = {
   'kserve-http': {
     decode: decodeHttpInferRequest,
     encode: (response, request, payload) => encodeHttpInferResponse(response, request, payload.acceptEncoding),
@@ -44,8 +46,10 @@ export class NodeTarget implements ServingTarget {
   constructor(private readonly host: ModelHost, private readonly limits: InferLimits) {}
 
   metadata(model: string, version?: string): ModelMetadata {
-    const executor = this.host.resolve(model, version);
-    return { ...executor.metadata, versions: [...this.host.model(model)!.executors.keys()] };
+    this.host.resolve(model, version);
+    const hosted = this.host.model(model)!;
+    // Declared processing changes what clients send and get (an image input is BYTES).
+    return { ...hosted.processing.metadata, versions: [...hosted.executors.keys()] };
   }
 
   /** UNAVAILABLE, with the reason, for a model declared here that cannot be served (KServe: 503). */
@@ -107,8 +111,10 @@ export class NodeTarget implements ServingTarget {
     const startedAt = performance.now();
     try {
       const codec = WIRE_CODECS[call.payload.format];
-      const request = await codec.decode(call.payload, call.model, executor.version, executor.metadata, this.limits);
-      const response = await runWithinTimeout(executor, request, call, arrivedAtMs);
+      const processing = this.host.model(call.model)!.processing;
+      const request = await codec.decode(call.payload, call.model, executor.version, processing.metadata, this.limits);
+      const prepared = await processing.prepare(request);
+      const response = processing.finish(await runWithinTimeout(executor, prepared, call, arrivedAtMs), request);
       const answer = await codec.encode(response, request, call.payload);
       executor.requests.succeeded(startedAt);
       return answer;

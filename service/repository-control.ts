@@ -6,7 +6,7 @@
  */
 import { InferError, invalidArg, unavailable, unsupported } from '../core/errors.js';
 import { declarationFileOf, declaredModelNames, modelControlDisabledMessage, modelFingerprint, type ModelControlMode } from '../core/model-control.js';
-import { DeclarationInvalid, formatDeclarationError, loadDeclaredModel, type DeclaredModel } from '../core/model-repository.js';
+import { DeclarationInvalid, formatDeclarationError, isPipelineFile, loadDeclaredModel, type DeclaredModel } from '../core/model-repository.js';
 import { ModelLoadFailed, type ModelHost } from '../node/model-host.js';
 
 /** Triton's request parameters (`config`, `file:…`, `unload_dependents`) are accepted and ignored. */
@@ -110,6 +110,7 @@ export class NodeRepositoryControl implements RepositoryControl {
     this.#polledOnce = true;
     const now = new Map(declaredModelNames(this.options.modelsDir).map((name) => [name, modelFingerprint(this.options.modelsDir, name) ?? '']));
     for (const [name, fingerprint] of now) {
+      if (this.#isPipeline(name)) continue; // served from its steps' models, never loaded itself
       const before = this.#seen.get(name);
       this.#seen.set(name, fingerprint);
       if (first || before === fingerprint) continue;
@@ -146,6 +147,11 @@ export class NodeRepositoryControl implements RepositoryControl {
     if (!wasLoaded && !declarationFileOf(this.options.modelsDir, model)) throw unknownModel('unload', model, this.options.modelsDir);
   }
 
+  #isPipeline(model: string): boolean {
+    const file = declarationFileOf(this.options.modelsDir, model);
+    return file !== undefined && isPipelineFile(file);
+  }
+
   #checkEnabled(): void {
     if (this.options.mode !== 'explicit') throw invalidArg(modelControlDisabledMessage(this.options.mode), 'model_control_disabled');
   }
@@ -154,6 +160,9 @@ export class NodeRepositoryControl implements RepositoryControl {
   #readDeclaration(model: string): DeclaredModel {
     const file = declarationFileOf(this.options.modelsDir, model);
     if (!file) throw unknownModel('load', model, this.options.modelsDir);
+    if (isPipelineFile(file)) {
+      throw invalidArg(`'${model}' is a pipeline: it is served whenever the models its steps name are; load or unload those models instead`, 'pipeline');
+    }
     try {
       return loadDeclaredModel(file, { knownEngines: this.options.knownEngines });
     } catch (err) {

@@ -11,6 +11,7 @@
  * HTTP. An UNAVAILABLE without it means no answer came (refused, reset, unreachable): a
  * TransportError, and the router sends the call elsewhere.
  */
+import { LOAD_HEADER, parseLoadHeader, type LoadFigures } from '../core/load-header.js';
 import { Client, Metadata, credentials, status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { InferError, TransportError, fromGrpcStatus } from '../core/errors.js';
 import { REQUEST_ID } from '../core/http-headers.js';
@@ -22,6 +23,8 @@ import {
 export interface GrpcForwarderOptions {
   /** Largest message either way (the gateway's --grpc-max-message-bytes). */
   maxMessageBytes: number;
+  /** The load figures a node's answer carried in its trailing metadata (core/load-header.ts). */
+  onLoad?: (load: LoadFigures) => void;
 }
 
 const asIs = (bytes: Buffer): Buffer => bytes;
@@ -32,7 +35,10 @@ export class GrpcForwarder {
   readonly #inFlight = new Set<ClientUnaryCall>();
 
   /** `target`: the node's gRPC address as grpc-js takes it, `host:port`. */
+  readonly #onLoad?: (load: LoadFigures) => void;
+
   constructor(readonly target: string, options: GrpcForwarderOptions) {
+    this.#onLoad = options.onLoad;
     this.#client = new Client(target, credentials.createInsecure(), {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
@@ -56,6 +62,14 @@ export class GrpcForwarder {
         else resolve({ status: 200, contentType: GRPC_MESSAGE_CONTENT_TYPE, body: response!, modelVersion: version });
       });
       this.#inFlight.add(unary);
+      const onLoad = this.#onLoad;
+      if (onLoad) {
+        unary.on('status', (s) => {
+          const value = s.metadata.get(LOAD_HEADER)[0];
+          const load = typeof value === 'string' ? parseLoadHeader(value) : undefined;
+          if (load) onLoad(load);
+        });
+      }
       // At once if already cancelled; a listener that fires after the answer does nothing.
       cancellation.onCancel(() => {
         if (!settled) unary.cancel();

@@ -22,6 +22,7 @@ import {
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../core/kserve-grpc-envelope.js';
+import { LOAD_HEADER, parseLoadHeader, type LoadFigures } from '../core/load-header.js';
 import { GrpcForwarder } from './grpc-forwarder.js';
 import { inferGrpcOverHttp } from './grpc-http-bridge.js';
 
@@ -44,6 +45,11 @@ export interface RemoteBackendOptions {
   grpcMaxMessageBytes: number;
   /** The gateway's --max-tensor-elements, for gRPC requests re-encoded for an HTTP-only node. */
   maxTensorElements: number;
+  /**
+   * The load figures an answer carried (the node's `infergate-load` header, or gRPC trailer), read
+   * as the answer arrives: how a gateway learns a node's load from its own traffic, without heartbeats.
+   */
+  onLoad?: (load: LoadFigures) => void;
 }
 
 /** Error codes (undici's and the socket layer's) that mean the request got no answer. */
@@ -81,7 +87,7 @@ export class RemoteBackend {
     if (this.#grpc?.target !== target) {
       // First gRPC call, or the node moved its gRPC door: calls still on the old channel get a while to finish.
       const previous = this.#grpc;
-      this.#grpc = new GrpcForwarder(target, { maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES });
+      this.#grpc = new GrpcForwarder(target, { maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES, onLoad: this.#options.onLoad });
       if (previous) setTimeout(() => previous.close(), CONTROL_REQUEST_TIMEOUT_MS).unref();
     }
     return this.#grpc.infer(call, version);
@@ -98,7 +104,7 @@ export class RemoteBackend {
     if (payload.contentEncoding !== undefined) headers.push(CONTENT_ENCODING, payload.contentEncoding);
     if (payload.acceptEncoding !== undefined) headers.push(ACCEPT_ENCODING, payload.acceptEncoding);
     return new Promise<WireAnswer>((resolve, reject) => {
-      const handler = new ForwardHandler(this.url, version, cancellation, resolve, reject);
+      const handler = new ForwardHandler(this.url, version, cancellation, resolve, reject, this.#options.onLoad);
       this.#pool.dispatch({
         method: 'POST',
         path: `/v2/models/${encodeURIComponent(call.model)}/versions/${encodeURIComponent(version)}/infer`,
@@ -216,6 +222,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     private readonly cancellation: Cancellation,
     private readonly resolve: (answer: WireAnswer) => void,
     private readonly reject: (error: InferError) => void,
+    private readonly onLoad?: (load: LoadFigures) => void,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -232,6 +239,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (name === CONTENT_TYPE) this.#contentType = rawHeaders[i + 1].toString('latin1');
       else if (name === INFERENCE_HEADER_CONTENT_LENGTH) this.#headerLength = rawHeaders[i + 1].toString('latin1');
       else if (name === CONTENT_ENCODING) this.#contentEncoding = rawHeaders[i + 1].toString('latin1');
+      else if (name === LOAD_HEADER && this.onLoad) {
+        const load = parseLoadHeader(rawHeaders[i + 1].toString('latin1'));
+        if (load) this.onLoad(load);
+      }
     }
     return true;
   }

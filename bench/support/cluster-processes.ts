@@ -232,6 +232,8 @@ export interface GatewayOptions {
   metrics?: boolean;
   /** --workers; the CLI's default (one per core) when not given. */
   workers?: number;
+  /** Membership from etcd (`--etcd`), instead of heartbeats. */
+  etcd?: string;
   extraArgs?: string[];
 }
 
@@ -245,6 +247,8 @@ export interface BackendOptions {
   drainGraceMs?: number;
   /** Serve Prometheus metrics (on a free port, recorded in `metricsUrl`). */
   metrics?: boolean;
+  /** Register in etcd (`--etcd`) instead of heartbeating to the cluster's gateway. */
+  etcd?: string;
   extraArgs?: string[];
 }
 
@@ -282,6 +286,7 @@ export class Cluster {
     if (options.evictAfterMs !== undefined) args.push('--evict-after-ms', String(options.evictAfterMs));
     if (options.slowStartMs !== undefined) args.push('--slow-start-ms', String(options.slowStartMs));
     if (options.workers !== undefined) args.push('--workers', String(options.workers));
+    if (options.etcd !== undefined) args.push('--etcd', options.etcd);
     args.push(...(options.extraArgs ?? []));
     const gateway = this.#track(new GatewayProcess('gateway', 'gateway', args));
     await gateway.started();
@@ -293,7 +298,7 @@ export class Cluster {
   async startBackend(options: BackendOptions): Promise<InfergateProcess> {
     const metricsPort = options.metrics ? await freePort() : undefined;
     const args = [
-      '--gateway', this.gateway.url,
+      ...(options.etcd !== undefined ? ['--etcd', options.etcd] : ['--gateway', this.gateway.url]),
       '--http-port', '0', '--grpc-port', '0', '--metrics-port', metricsPort === undefined ? 'off' : String(metricsPort), '--host', '127.0.0.1',
       '--node-id', options.nodeId, '--models', this.modelsDir,
     ];

@@ -6,7 +6,8 @@
  * client cancels cancels its request, so a queued request leaves its queue and never runs.
  */
 import { randomUUID } from 'node:crypto';
-import type { Metadata, ServerDuplexStream, ServerUnaryCall, handleBidiStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
+import { Metadata, type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall, type handleUnaryCall } from '@grpc/grpc-js';
+import { LOAD_HEADER } from '../../core/load-header.js';
 import { Cancellation } from '../../core/cancellation.js';
 import { asInferError, clientClosed, deadlineExceeded, type InferError } from '../../core/errors.js';
 import { REQUEST_ID } from '../../core/http-headers.js';
@@ -65,7 +66,14 @@ function infer(
   }
 }
 
-export function modelInferHandler(service: InferenceService): handleUnaryCall<Buffer, Buffer> {
+/** `loadHeader`: a backend's load figures (core/load-header.ts), sent as trailing metadata of every answer. */
+function loadTrailer(value: string): Metadata {
+  const trailer = new Metadata();
+  trailer.set(LOAD_HEADER, value);
+  return trailer;
+}
+
+export function modelInferHandler(service: InferenceService, loadHeader?: () => string): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const deadlineMs = deadlineOf(call);
     const cancellation = new Cancellation();
@@ -83,7 +91,7 @@ export function modelInferHandler(service: InferenceService): handleUnaryCall<Bu
     }
     infer(service, call.request, target, requestIdOf(call.metadata) ?? randomUUID(), timeoutOf(deadlineMs), cancellation).then((answer) => {
       answered = true;
-      if (answer.status < 400) callback(null, asBuffer(answer.body));
+      if (answer.status < 400) callback(null, asBuffer(answer.body), loadHeader && loadTrailer(loadHeader()));
       else callback(grpcErrorOfAnswer(answer));
     }, (err: unknown) => {
       answered = true;

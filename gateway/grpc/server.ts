@@ -20,6 +20,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest message either way (DEFAULT_GRPC_MAX_MESSAGE_BYTES); grpc-js answers RESOURCE_EXHAUSTED above it. */
   maxMessageBytes: number;
+  /** A backend's load figures, sent as trailing metadata of every inference answer (core/load-header.ts). */
+  loadHeader?: () => string;
 }
 
 export interface GrpcDoor {
@@ -38,7 +40,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcD
   server.addService(definitions.inference, {
     ...serverHandlers(service),
     ...modelHandlers(service),
-    ModelInfer: modelInferHandler(service),
+    ModelInfer: modelInferHandler(service, options.loadHeader),
     ModelStreamInfer: modelStreamInferHandler(service),
   });
   // Watch is left out: grpc-js answers a method without a handler UNIMPLEMENTED.

@@ -7,6 +7,7 @@
  * - the fastify route, which serves the same answer to `app.inject()` (tests) and anything that
  *   reaches fastify without the node:http entry.
  */
+import { LOAD_HEADER } from '../../core/load-header.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
@@ -80,10 +81,12 @@ function timeoutOf(value: string | string[] | undefined): number | undefined {
   return Number(text);
 }
 
-function answerHeaders(answer: WireAnswer): Record<string, string | number> {
+function answerHeaders(answer: WireAnswer, loadHeader?: () => string): Record<string, string | number> {
   const headers: Record<string, string | number> = { [CONTENT_TYPE]: answer.contentType, [CONTENT_LENGTH]: answer.body.byteLength };
   if (answer.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = answer.headerLength;
   if (answer.contentEncoding !== undefined) headers[CONTENT_ENCODING] = answer.contentEncoding;
+  // Read as the answer leaves, so the figures include the request just finished.
+  if (loadHeader !== undefined) headers[LOAD_HEADER] = loadHeader();
   return headers;
 }
 
@@ -103,6 +106,8 @@ function decodeTarget(match: RegExpExecArray): InferTarget | undefined {
 export function createInferRequestHandler(
   service: InferenceService,
   limits: FrontDoorLimits,
+  /** A backend's load figures (core/load-header.ts), put on every answer; undefined on a gateway. */
+  loadHeader?: () => string,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const tooLarge = () => new InferError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit (--max-body-bytes)', 'body_too_large');
   return (req, res) => {
@@ -146,7 +151,7 @@ export function createInferRequestHandler(
       });
       void answerInfer(service, target, req.headers, body, requestId, cancellation, limits.maxBodyBytes).then((answer) => {
         if (res.destroyed) return;
-        res.writeHead(answer.status, answerHeaders(answer));
+        res.writeHead(answer.status, answerHeaders(answer, loadHeader));
         res.end(answer.body);
       });
     });
@@ -155,7 +160,7 @@ export function createInferRequestHandler(
 }
 
 /** The same route on fastify: for `app.inject()`, and behind any server without the node:http entry. */
-export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits): FastifyPluginAsync => async (app) => {
+export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, loadHeader?: () => string): FastifyPluginAsync => async (app) => {
   for (const base of MODEL_PATHS) {
     app.post<{ Params: InferTarget }>(`${base}/infer`, async (request, reply) => {
       const cancellation = new Cancellation();
@@ -164,7 +169,7 @@ export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits):
       });
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), cancellation, limits.maxBodyBytes);
-      return reply.status(answer.status).headers(answerHeaders(answer)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
+      return reply.status(answer.status).headers(answerHeaders(answer, loadHeader)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));
     });
   }
 };

