@@ -51,7 +51,8 @@ export const EXPLORE_BELOW_PRIOR_SHARE = 0.5;
 export const LATENCY_SLOWDOWN_RATIO = 2;
 /**
  * Above this many requests in flight per execution slot of the whole pool, the policy's choice
- * stands wherever it can start the request at once (a free slot, answers not showing it slow). At
+ * stands wherever it can start the request at once (a free slot, a node running as its cards
+ * promise: answers not showing it slow, weight not cut below half its prior). At
  * such load the fast cards queue anyway: moving a request off a slow card that can start it now
  * only lengthens their queues, and every latency drifts up to the slow card's service time. In the
  * simulated fleet at 85 % load (bench/routing/simulate.ts) this took p99 from ~130 to ~106 ms and
@@ -477,7 +478,11 @@ export class BackendPool {
   #startsAtOnceInBusyPool(chosen: PoolMember, nowMs: number): boolean {
     if (this.#inFlightTotal <= BUSY_POOL_IN_FLIGHT_PER_SLOT * this.#slotsTotal) return false;
     const slots = chosen.slots !== undefined && chosen.slots >= 1 ? chosen.slots : 1;
-    return chosen.inFlight < slots && this.#delayWeight(chosen, nowMs) === chosen.weight;
+    if (chosen.inFlight >= slots) return false;
+    // Only a node running as its cards promise: not one its answers show slower than its weight,
+    // nor one whose weight was cut below half its hardware prior (a card that slowed down).
+    return this.#delayWeight(chosen, nowMs) === chosen.weight &&
+      chosen.weight >= chosen.spec.capacity * EXPLORE_BELOW_PRIOR_SHARE;
   }
 
   /**

@@ -33,7 +33,8 @@
  * - no report (none yet, or a stale one hidden by AdjustedWeightPolicy): the prior (seed, and
  *   fallback while heartbeats are missing);
  * - a fresh report whose window had fewer than minCompletions completions, or no utilization:
- *   keep the current weight, until no measurement was accepted for measurementExpiryMs, then the
+ *   keep the current weight (a slowdown far below it cuts it: see THIN_WINDOW_CUT_SHARE), until
+ *   no measurement was accepted for measurementExpiryMs, then the
  *   prior; without that expiry a node knocked down to a tiny share could get too few requests to
  *   ever be measured again.
  * Both fallbacks go through the same asymmetric step: a node measured slow is not handed a burst
@@ -54,6 +55,11 @@ export const DEFAULT_MIN_COMPLETIONS_PER_WINDOW = 10;
 export const SATURATED_UTILIZATION = 0.8;
 /** A rise closes half of the gap to its target in this time. */
 export const DEFAULT_RISE_HALF_LIFE_MS = 3_000;
+/**
+ * A window too thin for a rate cuts a weight only when the execution time it shows puts the node
+ * below this share of its weight (a slowdown far beyond one slow execution's noise).
+ */
+export const THIN_WINDOW_CUT_SHARE = 1 / 3;
 /** The weight stays within [prior / ratio, prior × ratio]. */
 export const DEFAULT_CAPACITY_CLAMP_RATIO = 100;
 /** With fresh reports but no accepted measurement for this long, the target returns to the prior. */
@@ -104,8 +110,8 @@ export function measuredCapacity(
  * Capacity from a window too thin for a rate: the node's slots run back to back at the execution
  * time it measured, slots × 1000 / serviceTimeMs requests/s. The same quantity as qps / utilization
  * (busy time is completions × service time), from as little as one execution, hence noisier: the
- * policy lets it raise a weight, never lower one. It is how a node whose weight was cut, and which
- * then gets almost no traffic, shows that it has recovered.
+ * policy lets it raise a weight, and cut one only by more than THIN_WINDOW_CUT_SHARE. It is how a
+ * node that gets almost no traffic shows that it has recovered, or that it has slowed far down.
  */
 export function thinWindowCapacity(report: LoadReport): number | undefined {
   const completed = (Math.max(report.completedPerSec, 0) * report.windowMs) / 1000;
@@ -171,10 +177,14 @@ export class CapacityWeightPolicy implements WeightPolicy {
       } else if (input.report === undefined || nowMs - state.measuredAtMs > this.#measurementExpiryMs) {
         target = prior;
       } else {
-        // Thin evidence may lift a weight towards what the node now shows (recovery), not cut it.
+        // Thin evidence may lift a weight towards what the node now shows (recovery). It cuts one
+        // only when it shows the node below THIN_WINDOW_CUT_SHARE of its weight: a node the delay
+        // check stopped sending work on its first late answers is never loaded enough again for a
+        // full window, and would otherwise keep the weight it had before it slowed.
         const thin = thinWindowCapacity(input.report);
-        const shown = thin === undefined ? undefined : Math.min(thin / ratePerUnit, prior * this.#clampRatio);
-        target = shown !== undefined && shown > state.weight ? shown : state.weight;
+        const shown = thin === undefined ? undefined : Math.min(Math.max(thin / ratePerUnit, prior / this.#clampRatio), prior * this.#clampRatio);
+        if (shown !== undefined && (shown > state.weight || shown < state.weight * THIN_WINDOW_CUT_SHARE)) target = shown;
+        else target = state.weight;
       }
       state.weight = this.#step(state.weight, target, nowMs - state.atMs);
       state.atMs = nowMs;

@@ -54,10 +54,9 @@ describe('a backend degrading 10× under load (real processes, capacity policy)'
     expect(dropped).toBeDefined();
     expect(dropped!.atMs - slowedAtMs).toBeLessThanOrEqual(2 * HEARTBEAT_MS + 2 * WEIGHT_INTERVAL_MS + 500);
     // Share down from a third to under 10%. The delay check stops sending b1 new work on its first
-    // late answers, before any weight moves, so after the first cut b1 sees too little traffic for a
-    // full measurement: its weight settles where thin report windows bound it (under half, ~0.4×
-    // here), not at the tenth a fully loaded window would show.
-    expect(weightAfter).toBeLessThan(weightBefore / 2);
+    // late answers, before any weight moves, so b1 sees too little traffic for a full report window;
+    // the execution time its thin windows show cuts the weight instead (to about a tenth).
+    expect(weightAfter).toBeLessThan(weightBefore / 4);
     expect(shareAfter).toBeLessThan(0.1);
   });
 });

@@ -400,7 +400,7 @@ describe('CapacityWeightPolicy', () => {
     for (const [now, a, expected] of table) expectWeights(weightsOf(policy, [a, ...rest], now), [expected, 2, 4]);
   });
 
-  it('a thin window may lift a cut weight by the execution time it shows (recovery), never cut one', () => {
+  it('a thin window may lift a cut weight by the execution time it shows (recovery), and cut one only far below it', () => {
     const policy = new CapacityWeightPolicy();
     const rest = [measuring('b', 2, RATE), measuring('c', 4, RATE)];
     const slow = reporting('a', 1, { completedPerSec: 50, utilization: 0.5 }); // 100/unit → 0.5
@@ -408,11 +408,14 @@ describe('CapacityWeightPolicy', () => {
     const recovered = reporting('a', 1, { completedPerSec: 2, utilization: 0.01, serviceTimeMs: 20 });
     // 2 completions at 80 ms: 50/unit → 0.25, below the weight: ignored.
     const slower = reporting('a', 1, { completedPerSec: 2, utilization: 0.02, serviceTimeMs: 80 });
+    // 2 completions at 300 ms: 13.3/unit → 0.067, under a third of the weight: cut at once.
+    const crawling = reporting('a', 1, { completedPerSec: 2, utilization: 0.03, serviceTimeMs: 300 });
     const table: [number, WeightInput, number][] = [
       [T0, slow, 0.5],
       [T0 + 3_000, slower, 0.5],
       [T0 + 6_000, recovered, 0.75], // half the gap to 1 in 3 s
       [T0 + 9_000, recovered, 0.875],
+      [T0 + 12_000, crawling, 4 * 1000 / 300 / 200],
     ];
     for (const [now, a, expected] of table) expectWeights(weightsOf(policy, [a, ...rest], now), [expected, 2, 4]);
   });
