@@ -55,9 +55,11 @@ describe('SIGSTOP / SIGCONT of a backend (real processes)', () => {
     expect(trace.goneAtMs).toBeDefined();
     expect(goneMs).toBeGreaterThanOrEqual(EVICT_AFTER_MS - HEARTBEAT_MS - SLACK_MS);
     expect(goneMs).toBeLessThanOrEqual(EVICT_AFTER_MS + SWEEP_MS + SLACK_MS);
-    // Requests the node held waited for the eviction, then were answered by another node.
-    expect(held.length).toBeGreaterThan(0);
-    expect(heldMaxMs).toBeLessThanOrEqual(EVICT_AFTER_MS + SWEEP_MS + SLACK_MS + 500);
+    // Requests the node held waited for the eviction, then were answered by another node. It holds
+    // few or none: the delay check stops sending it work once its oldest call is twice as old as
+    // its answers took, long before the eviction (so with 4 clients it may hold nothing at all).
+    expect(held.length).toBeLessThanOrEqual(4);
+    if (held.length > 0) expect(heldMaxMs).toBeLessThanOrEqual(EVICT_AFTER_MS + SWEEP_MS + SLACK_MS + 500);
     // Back in the pool within about one heartbeat, and taking traffic again.
     expect(rejoinedMs).toBeLessThanOrEqual(HEARTBEAT_MS + SLACK_MS + 500);
     expect(requestsAfterRejoin).toBeGreaterThan(0);
