@@ -29,7 +29,7 @@ import {
 import { resolvePluginPath } from './native-plugin-path.js';
 import { checkNativeSignature } from './native-signature.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
+import { concatInputs, executeByRows, runRows, splitRows } from './row-batching.js';
 
 export interface NativeEngineOptions {
   /** The addon to use; default: the one `npm run build:native` built, loaded on first use. */
@@ -156,29 +156,15 @@ export class NativeModelInstance implements ModelInstance {
   async execute(batch: InferRequest[], onRun?: RunObserver): Promise<ExecuteResult[]> {
     if (!this.#handle) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     const handle = this.#handle;
-    const results: (ExecuteResult | undefined)[] = new Array(batch.length);
-    const runnable: number[] = [];
-    batch.forEach((req, i) => {
-      const problem = this.#requests.check(req);
-      if (problem) results[i] = problem;
-      else runnable.push(i);
-    });
-    const work = (async () => {
-      for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
-        if (group.indices.length > 1) {
-          const out = await this.#runBatched(handle, group.indices.map((i) => batch[i]), onRun);
-          if (out) {
-            group.indices.forEach((i, k) => { results[i] = out[k]; });
-            continue;
-          }
-          // The batched call failed: run each request alone so that one bad request fails alone.
-        }
-        for (const i of group.indices) results[i] = await this.#runOne(handle, batch[i], onRun);
-      }
-    })();
+    const work = executeByRows(
+      batch,
+      this.#declaration.max_batch_size,
+      (req) => this.#requests.check(req),
+      (requests) => this.#runBatched(handle, requests, onRun),
+      (req) => this.#runOne(handle, req, onRun),
+    );
     this.#running = work.catch(() => undefined);
-    await work;
-    return results as ExecuteResult[];
+    return work;
   }
 
   /** Frees the plugin's handle once the execute in flight (if any) is done. */

@@ -47,7 +47,7 @@ import { InlineSessionHost, WorkerSessionHost, type HostStart, type SessionHost 
 import { checkSignature } from './onnx-signature.js';
 import { fromWireTensor, ORT_TYPES, toWireTensor, type WireTensors } from './onnx-tensor.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
+import { concatInputs, executeByRows, runRows, splitRows } from './row-batching.js';
 import {
   DEFAULT_WORKER_RESTART_BACKOFF_MS, DEFAULT_WORKER_RESTART_MAX_BACKOFF_MS, DEFAULT_WORKER_RESTART_RESET_AFTER_MS,
   WorkerSupervisor, type HostSource, type WorkerRestartPolicy,
@@ -331,25 +331,13 @@ export class OnnxModelInstance implements ModelInstance {
     if (this.#released) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     // One host for the whole execute: if its worker dies midway, the rest of the batch fails with it.
     const host = await this.#hosts.current();
-    const results: (ExecuteResult | undefined)[] = new Array(batch.length);
-    const runnable: number[] = [];
-    batch.forEach((req, i) => {
-      const problem = this.#requests.check(req);
-      if (problem) results[i] = problem;
-      else runnable.push(i);
-    });
-    for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
-      if (group.indices.length > 1) {
-        const out = await this.#runBatched(host, group.indices.map((i) => batch[i]), onRun);
-        if (out) {
-          group.indices.forEach((i, k) => { results[i] = out[k]; });
-          continue;
-        }
-        // The batched run failed: run each request alone so that one bad request fails alone.
-      }
-      for (const i of group.indices) results[i] = await this.#runOne(host, batch[i], onRun);
-    }
-    return results as ExecuteResult[];
+    return executeByRows(
+      batch,
+      this.#declaration.max_batch_size,
+      (req) => this.#requests.check(req),
+      (requests) => this.#runBatched(host, requests, onRun),
+      (req) => this.#runOne(host, req, onRun),
+    );
   }
 
   async unload(): Promise<void> {

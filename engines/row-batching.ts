@@ -5,7 +5,11 @@
  * runtime, no I/O.
  */
 import { arrayConstructorFor, type NumericArray, type TensorData } from '../core/datatypes.js';
-import type { InferRequest, Tensor } from '../core/tensor.js';
+import type { InferError } from '../core/errors.js';
+import type { InferRequest, InferResponse, Tensor } from '../core/tensor.js';
+
+/** One request's result, as engine.ts's ExecuteResult (kept here so this module needs only core). */
+type ExecuteResult = InferResponse | InferError;
 
 /** Requests whose inputs agree on everything but the batch dim, run as one: indices into the batch, in order. */
 export interface RowGroup {
@@ -126,4 +130,37 @@ export function splitRows(
     offset += rows[k];
   }
   return parts;
+}
+
+/**
+ * One execute of an engine that runs rows: each request checked first (a refusal is its result),
+ * the rest grouped by groupByRows and each group run once, batched; a group whose batched run gives
+ * no answer (undefined) runs request by request, so that one bad request fails alone. One result
+ * per request, in request order.
+ */
+export async function executeByRows(
+  batch: readonly InferRequest[],
+  maxBatchSize: number,
+  check: (req: InferRequest) => ExecuteResult | undefined,
+  runBatched: (requests: InferRequest[]) => Promise<ExecuteResult[] | undefined> | ExecuteResult[] | undefined,
+  runOne: (req: InferRequest) => Promise<ExecuteResult> | ExecuteResult,
+): Promise<ExecuteResult[]> {
+  const results: (ExecuteResult | undefined)[] = new Array(batch.length);
+  const runnable: number[] = [];
+  batch.forEach((req, i) => {
+    const problem = check(req);
+    if (problem) results[i] = problem;
+    else runnable.push(i);
+  });
+  for (const group of groupByRows(batch, runnable, maxBatchSize)) {
+    if (group.indices.length > 1) {
+      const out = await runBatched(group.indices.map((i) => batch[i]));
+      if (out) {
+        group.indices.forEach((i, k) => { results[i] = out[k]; });
+        continue;
+      }
+    }
+    for (const i of group.indices) results[i] = await runOne(batch[i]);
+  }
+  return results as ExecuteResult[];
 }

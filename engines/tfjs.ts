@@ -22,7 +22,7 @@ import type { ModelMetadata } from '../core/model-metadata.js';
 import type { InferRequest, Tensor } from '../core/tensor.js';
 import type { Engine, ExecuteResult, RunObserver, LoadedModel, ModelInstance, ModelLoadSpec } from './engine.js';
 import { DeclaredRequests } from './declared-requests.js';
-import { concatInputs, groupByRows, runRows, splitRows } from './row-batching.js';
+import { concatInputs, executeByRows, runRows, splitRows } from './row-batching.js';
 import {
   activateTfjsBackend, backendOrder, initTfjsBackend, nativeAddonProblem, TFJS_BACKEND_PACKAGE, type BackendDecision, type TfjsBackend,
 } from './tfjs-backend.js';
@@ -195,24 +195,13 @@ export class TfjsModelInstance implements ModelInstance {
     const model = this.#owner.model;
     if (this.#released || !model) throw new Error(`instance ${this.index} of model '${this.#declaration.name}' on card ${this.card.id} was unloaded`);
     await activateTfjsBackend(this.#owner.tf, this.backend);
-    const results: (ExecuteResult | undefined)[] = new Array(batch.length);
-    const runnable: number[] = [];
-    batch.forEach((req, i) => {
-      const problem = this.#requests.check(req);
-      if (problem) results[i] = problem;
-      else runnable.push(i);
-    });
-    for (const group of groupByRows(batch, runnable, this.#declaration.max_batch_size)) {
-      if (group.indices.length > 1) {
-        const out = this.#runBatched(model, group.indices.map((i) => batch[i]), onRun);
-        if (out) {
-          group.indices.forEach((i, k) => { results[i] = out[k]; });
-          continue;
-        }
-      }
-      for (const i of group.indices) results[i] = this.#runOne(model, batch[i], onRun);
-    }
-    return results as ExecuteResult[];
+    return executeByRows(
+      batch,
+      this.#declaration.max_batch_size,
+      (req) => this.#requests.check(req),
+      (requests) => this.#runBatched(model, requests, onRun),
+      (req) => this.#runOne(model, req, onRun),
+    );
   }
 
   async unload(): Promise<void> {
