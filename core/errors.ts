@@ -27,17 +27,42 @@ export class ConfigError extends Error {
   }
 }
 
+export interface InferErrorOptions {
+  /**
+   * For an overload answer (503 queue full or pool saturated, 429 over a key's limit): when the
+   * client may try again, sent as `Retry-After` (whole seconds, at least 1) on HTTP and as
+   * `retry-after` plus gRPC's `grpc-retry-pushback-ms` trailers on gRPC.
+   */
+  retryAfterMs?: number;
+}
+
 export class InferError extends Error {
   readonly code: ErrorCode;
   /** Machine-readable reason used as the `reason` label of failure metrics. */
   readonly reason: string;
+  readonly retryAfterMs?: number;
 
-  constructor(code: ErrorCode, message: string, reason?: string) {
+  constructor(code: ErrorCode, message: string, reason?: string, options: InferErrorOptions = {}) {
     super(message);
     this.name = 'InferError';
     this.code = code;
     this.reason = reason ?? code.toLowerCase();
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+/** Retry-After's value in whole seconds (HTTP allows no fraction): at least 1, rounded up. */
+export function retryAfterSeconds(retryAfterMs: number): number {
+  return Math.max(1, Math.ceil(retryAfterMs / 1000));
+}
+
+/** Retry-After as received (delta-seconds or an HTTP date), in ms from `nowMs`; undefined if absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
 const HTTP_STATUS: Record<ErrorCode, number> = {

@@ -29,3 +29,5 @@ export const CONTENT_LENGTH = 'content-length';
 export const JSON_CONTENT_TYPE = 'application/json';
 /** What Triton sends with a binary body, and what its clients send. */
 export const BINARY_CONTENT_TYPE = 'application/octet-stream';
+/** When an overloaded server (503) or a key over its limit (429) may be asked again, in seconds (RFC 9110 §10.2.3). */
+export const RETRY_AFTER = 'retry-after';

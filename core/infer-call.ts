@@ -58,6 +58,8 @@ export interface WireAnswer {
    */
   readonly contentEncoding?: string;
   readonly body: Uint8Array;
+  /** An overload answer's Retry-After, in ms (core/errors.ts InferErrorOptions); a gateway passes it on. */
+  readonly retryAfterMs?: number;
   /** The version that answered, when known (for metrics); not sent to the client. */
   readonly modelVersion?: string;
 }

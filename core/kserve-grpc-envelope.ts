@@ -116,3 +116,6 @@ export function grpcErrorAnswer(status: number, message: string): WireAnswer {
 export function grpcErrorMessage(answer: WireAnswer): string {
   return Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength).toString('utf8');
 }
+
+/** gRPC's server pushback trailer (gRFC A6): milliseconds before the client should retry. */
+export const RETRY_PUSHBACK_TRAILER = 'grpc-retry-pushback-ms';

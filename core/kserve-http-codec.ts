@@ -93,5 +93,6 @@ export function encodeHttpInferResponse(response: InferResponse, request: InferR
 
 /** The protocol's error shape, `{"error": "<message>"}`, with the status the shared code table gives. */
 export function httpErrorAnswer(error: InferError): WireAnswer {
-  return { status: toHttpStatus(error.code), contentType: JSON_CONTENT_TYPE, body: Buffer.from(JSON.stringify({ error: error.message })) };
+  const answer = { status: toHttpStatus(error.code), contentType: JSON_CONTENT_TYPE, body: Buffer.from(JSON.stringify({ error: error.message })) };
+  return error.retryAfterMs === undefined ? answer : { ...answer, retryAfterMs: error.retryAfterMs };
 }

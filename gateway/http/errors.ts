@@ -3,7 +3,8 @@
  * status the shared code table gives (KServe v2 error shape).
  */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { InferError, toHttpStatus } from '../../core/errors.js';
+import { InferError, retryAfterSeconds, toHttpStatus } from '../../core/errors.js';
+import { RETRY_AFTER } from '../../core/http-headers.js';
 
 /**
  * Sees every failure that leaves through the handler. `framework`: fastify raised it itself before
@@ -18,6 +19,7 @@ export function installErrorHandling(app: FastifyInstance, onError?: ErrorObserv
     const status = toHttpStatus(error.code);
     // A failure of the server itself is logged at every level; a client's mistake is not.
     if (error.code === 'INTERNAL') logError?.(`${request.method} ${request.url.split('?')[0]} (request ${request.id}) failed: ${err.stack ?? err.message}`);
+    if (error.retryAfterMs !== undefined) void reply.header(RETRY_AFTER, retryAfterSeconds(error.retryAfterMs));
     void reply.status(status).send({ error: error.message });
   });
   app.setNotFoundHandler((request, reply) => {

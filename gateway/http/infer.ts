@@ -12,10 +12,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Cancellation } from '../../core/cancellation.js';
-import { InferError, asInferError, clientClosed } from '../../core/errors.js';
+import { InferError, asInferError, clientClosed, retryAfterSeconds } from '../../core/errors.js';
 import type { WireAnswer } from '../../core/infer-call.js';
 import {
-  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, REQUEST_ID, TIMEOUT_MS,
+  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, REQUEST_ID, RETRY_AFTER, TIMEOUT_MS,
 } from '../../core/http-headers.js';
 import { httpErrorAnswer } from '../../core/kserve-http-codec.js';
 import type { InferenceService } from '../../service/inference-service.js';
@@ -85,6 +85,7 @@ function answerHeaders(answer: WireAnswer, loadHeader?: () => string): Record<st
   const headers: Record<string, string | number> = { [CONTENT_TYPE]: answer.contentType, [CONTENT_LENGTH]: answer.body.byteLength };
   if (answer.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = answer.headerLength;
   if (answer.contentEncoding !== undefined) headers[CONTENT_ENCODING] = answer.contentEncoding;
+  if (answer.retryAfterMs !== undefined) headers[RETRY_AFTER] = retryAfterSeconds(answer.retryAfterMs);
   // Read as the answer leaves, so the figures include the request just finished.
   if (loadHeader !== undefined) headers[LOAD_HEADER] = loadHeader();
   return headers;
