@@ -49,6 +49,7 @@ export const BENCH_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'string', help: 'write every figure, the settings and the exact command as JSON (what --compare reads)' },
   report: { type: 'string', help: 'write an HTML report with SVG charts into this directory' },
   label: { type: 'string', help: 'a name for this run (e.g. the card type), in every output' },
+  'api-key': { type: 'string', help: 'the server\'s API key, sent as Authorization: Bearer on every call (default: INFERGATE_API_KEY, else none); shown as *** in outputs' },
   compare: { type: 'string', multiple: true, help: 'earlier --json result(s) to show beside this run by label (alone, without -m: only compare); repeatable or comma-separated' },
   help: { type: 'boolean', help: '-h: show this help' },
 };
@@ -78,7 +79,15 @@ export function expandShortFlags(argv: readonly string[]): string[] {
 /** The command line as one could paste it into a POSIX shell. */
 export function commandLine(argv: readonly string[]): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['infergate', 'bench', ...argv].map(quote).join(' ');
+  return ['infergate', 'bench', ...redactApiKey(argv)].map(quote).join(' ');
+}
+
+/** The command line as written into results: an API key never is. */
+export function redactApiKey(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    if (arg.startsWith('--api-key=')) return '--api-key=***';
+    return argv[i - 1] === '--api-key' ? '***' : arg;
+  });
 }
 
 export async function benchMain(argv: string[]): Promise<number> {

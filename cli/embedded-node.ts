@@ -38,6 +38,8 @@ export interface EmbeddedNodeOptions {
   loadModels?: string[];
   /** Time to measure each (model, card) pair at load for the load report (node/calibration.ts); 0 = off. */
   calibrateMs?: number;
+  /** Queue depth of a model declared with max_queue_size 0 (--max-queue-depth). */
+  maxQueueDepth?: number;
 }
 
 export interface EmbeddedNode {
@@ -53,7 +55,7 @@ export interface EmbeddedNode {
 
 export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<EmbeddedNode> {
   const metrics = options.metrics ?? new Metrics();
-  const host = new ModelHost({ cards: options.cards, engines: options.engines, observe: metrics.observeExecution, log: options.log, calibrateMs: options.calibrateMs });
+  const host = new ModelHost({ cards: options.cards, engines: options.engines, observe: metrics.observeExecution, log: options.log, calibrateMs: options.calibrateMs, maxQueueDepth: options.maxQueueDepth });
   metrics.registerInstanceInfo(() => instanceReports(host));
   const knownEngines = options.engines.names();
   const repository = loadModelRepository(options.modelsDir, { knownEngines });
@@ -65,7 +67,8 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
   const pipelines = buildPipelines(declaredPipelines.pipelines);
   host.addDeclarationErrors([...declaredPipelines.errors, ...pipelines.errors]);
   let started = false;
-  const inferLimits = { maxTensorElements: options.limits.maxTensorElements };
+  const { maxTensorElements, maxJsonDepth, maxStringBytes } = options.limits;
+  const inferLimits = { maxTensorElements, maxJsonDepth, maxStringBytes };
   const nodeTarget = new NodeTarget(host, inferLimits);
   const target = new PipelineTarget(nodeTarget, pipelines.executors, inferLimits);
   const control = new NodeRepositoryControl(host, { mode, modelsDir: options.modelsDir, knownEngines });

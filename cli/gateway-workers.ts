@@ -23,6 +23,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
 import { RemoteBackend } from '../transport/remote-backend.js';
 import type { Logger } from './logger.js';
+import { doorTlsOf, peerTlsOf } from './transport-security.js';
 import { intOption, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
 
@@ -117,13 +118,13 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   const aggregator = new AggregatorRegistry();
   const metricsPort = metricsPortFrom(values);
   const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(
-    { contentType: aggregator.contentType, read: () => aggregator.clusterMetrics() }, host, metricsPort,
+    { contentType: aggregator.contentType, read: () => aggregator.clusterMetrics() }, host, metricsPort, doorTlsOf(values),
   );
   const staticSpecs = ((values.backend as string[] | undefined) ?? []).map(parseStaticBackend);
   const prober = staticSpecs.length === 0 ? undefined : new StaticBackendProber(
     staticSpecs,
     { heartbeat: async (report, staticWeight) => broadcast({ infergate: 'heartbeat', report, staticWeight }) },
-    (nodeId, url) => new RemoteBackend(nodeId, url, { connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1) }),
+    (nodeId, url) => new RemoteBackend(nodeId, url, { connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1), tls: peerTlsOf(values, 'backend') }),
     (m) => log.warn(m),
   );
   prober?.start(DEFAULT_HEARTBEAT_INTERVAL_MS);
@@ -133,16 +134,19 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   if (grpcPort !== undefined) log.info(`gateway: KServe v2 gRPC on ${host}:${grpcPort}, ${workers} workers`);
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `http${doorTlsOf(values) ? 's' : ''}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     stop: () => (stopped ??= (async () => {
       stopping = true;
       await prober?.close();
-      await Promise.all([...alive].map((w) => new Promise<void>((resolve) => {
-        if (w.isDead()) return resolve();
-        w.once('exit', () => resolve());
+      // Each worker drains itself on SIGTERM (--shutdown-timeout-ms) and exits 1 if it cut requests.
+      const codes = await Promise.all([...alive].map((w) => new Promise<number | null>((resolve) => {
+        if (w.isDead()) return resolve(w.process.exitCode);
+        w.once('exit', (code) => resolve(code));
         w.process.kill('SIGTERM');
       })));
       await metricsServer?.close();
+      const failed = codes.filter((c) => c !== 0).length;
+      if (failed > 0) throw new Error(`${failed} gateway worker(s) did not stop cleanly (cut requests at the shutdown deadline, or crashed)`);
     })()),
   };
 }

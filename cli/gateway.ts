@@ -27,6 +27,7 @@ import { NodeRegistry } from '../scheduler/registry.js';
 import { grpcTargetOf, type LoadReport } from '../core/load-report.js';
 import { startGrpcServer } from '../gateway/grpc/server.js';
 import { Router } from '../scheduler/router.js';
+import { overloadSettingsFrom } from './overload-options.js';
 import { StaticBackendProber, StaticMembership, parseStaticBackend } from '../scheduler/static-backends.js';
 import type { Membership } from '../scheduler/membership.js';
 import { registerMembershipMetrics } from '../service/membership-metrics.js';
@@ -34,8 +35,13 @@ import { etcdSettingsFrom, type EtcdSettings } from '../core/etcd-settings.js';
 import { createRoutingPolicy, isRoutingPolicyName, ROUTING_POLICY_NAMES } from '../scheduler/routing-policy.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
+import { accessControlFrom } from './api-keys.js';
+import { loadAccessTable } from '../service/access-table.js';
+import { doorTlsOf, nodeSecretOf, peerTlsOf } from './transport-security.js';
+import { registerNodeAuthMetrics } from '../service/node-auth-metrics.js';
 import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
+import { ShutdownCut, drainWithin } from './graceful-shutdown.js';
 import { startGatewayPrimary, WorkerMembershipRelay, type MembershipMessage } from './gateway-workers.js';
 import type { Logger } from './logger.js';
 
@@ -50,13 +56,20 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   grpcPortFrom(values);
   grpcMaxMessageBytesFrom(values);
   queueBudgetFrom(values);
+  overloadSettingsFrom(values);
+  intOption(values, 'shutdown-timeout-ms');
   etcdFrom(values);
+  doorTlsOf(values);
+  peerTlsOf(values, 'backend');
+  nodeSecretOf(values);
+  loadAccessTable(values['api-keys'] as string | undefined);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
 }
 
 /** One whole gateway in this process; `asWorker`: one of several on a shared port. */
 async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker: boolean): Promise<RunningGateway> {
+  let stopping: Promise<void> | undefined;
   const host = String(values.host);
   const limits = limitsFrom(values);
   const slowStartWindowMs = intOption(values, 'slow-start-ms');
@@ -66,8 +79,15 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const grpcPort = grpcPortFrom(values);
   const grpcMaxMessageBytes = grpcMaxMessageBytesFrom(values);
 
-  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, queueBudget: queueBudgetFrom(values) });
+  const overload = overloadSettingsFrom(values);
+  const pools = new PoolSet(policyFor, { ...DEFAULT_POOL_OPTIONS, ...overload.pool, queueBudget: queueBudgetFrom(values) });
   const metrics = new Metrics({ pools: () => pools });
+  const access = accessControlFrom(values, log, () => metrics);
+  const tls = doorTlsOf(values);
+  const backendTls = peerTlsOf(values, 'backend');
+  // With a secret, only nodes that sign with it join (heartbeats and etcd records alike).
+  const nodeSecret = nodeSecretOf(values);
+  const refused = registerNodeAuthMetrics(metrics.registry, (m) => log.warn(m));
   // The gRPC door each node advertised in its last heartbeat (none: gRPC goes to it over HTTP).
   const grpcTargets = new Map<string, string>();
   const noteGrpcTarget = (report: LoadReport) => {
@@ -82,6 +102,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     maxTensorElements: limits.maxTensorElements,
     // The load on every answer goes to the node's pools: load from this gateway's own traffic.
     onLoad: (load) => source.noteLoad(nodeId, load),
+    tls: backendTls,
   });
   const registry = new NodeRegistry(pools, {
     evictAfterMs: intOption(values, 'evict-after-ms', 1),
@@ -94,7 +115,9 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const etcd = etcdFrom(values);
   // Where membership comes from: etcd's watch, static backends (with heartbeats), or heartbeats alone.
   const source: Membership = etcd
-    ? new (await import('../scheduler/etcd-membership.js')).EtcdMembership(pools, { settings: etcd, createBackend, clock: Date.now, log: (m) => log.info(m) })
+    ? new (await import('../scheduler/etcd-membership.js')).EtcdMembership(pools, {
+      settings: etcd, createBackend, clock: Date.now, log: (m) => log.info(m), secret: nodeSecret, onRefused: (reason) => refused('etcd', reason, undefined),
+    })
     : staticSpecs.length
       ? new StaticMembership(registry, new StaticBackendProber(staticSpecs, { heartbeat: (r, w) => membership.heartbeat(r, w) }, createBackend, (m) => log.warn(m)), heartbeatIntervalMs)
       : registry;
@@ -114,7 +137,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
       registry.leave(nodeId, sentAtMs);
     },
   };
-  const router = new Router(pools, {}, {
+  const router = new Router(pools, overload.router, {
     retry: (pool, reason) => metrics.retries.inc({ model: pool.model, version: pool.version, reason }),
   });
   const poolTarget = new PoolTarget(pools, router, async (model, version) => {
@@ -122,7 +145,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     if (!member) throw notFound(`no ready backend holds model '${model}' version ${version}`);
     return (member.spec.backend as RemoteBackend).getJson(`/v2/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/config`);
   }, Date.now, () => source.nodes().map((n) => ({ nodeId: n.nodeId, unavailable: n.report.unavailable ?? [] })));
-  const target = new PipelineTarget(poolTarget, pipelinesFrom(values), { maxTensorElements: limits.maxTensorElements });
+  const target = new PipelineTarget(poolTarget, pipelinesFrom(values), { maxTensorElements: limits.maxTensorElements, maxJsonDepth: limits.maxJsonDepth, maxStringBytes: limits.maxStringBytes });
   const relay = asWorker
     ? new WorkerMembershipRelay((message) => applyMembership(membership, message), {
       pools: () => pools.view(Date.now()),
@@ -133,7 +156,8 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     target,
     version: packageVersion(),
     requestTimeoutMs: limits.requestTimeoutMs,
-    started: () => true,
+    // Readiness turns false the moment a shutdown begins, before the doors stop accepting.
+    started: () => stopping === undefined,
     metrics,
     gatherStatistics: relay ? () => relay.gatewayStatistics() : undefined,
     repository: new GatewayRepositoryControl(() => source.nodes().map((n) => ({
@@ -152,10 +176,11 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     },
   } : membership;
   const http = await buildHttpServer({
+    tls, access,
     service, limits, metrics, logger: log.fastify, logError: (m) => log.error(m),
     plugins: [
       poolRoutes(relay ? () => relay.gatewayView() : () => pools.view(Date.now()), () => pools.view(Date.now()), () => source.status()),
-      registryRoutes(intake, heartbeatIntervalMs),
+      registryRoutes(intake, heartbeatIntervalMs, nodeSecret && { secret: nodeSecret, onRefused: (reason, nodeId) => refused('heartbeat', reason, nodeId) }),
     ],
   });
   registerMembershipMetrics(metrics.registry, () => source.status());
@@ -166,7 +191,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
 
   await http.listen({ host, port: intOption(values, 'http-port') });
   const port = (http.server.address() as { port: number }).port;
-  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({ service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes });
+  const grpc = grpcPort === undefined ? undefined : await startGrpcServer({ service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes, maxMetadataBytes: limits.maxHeaderBytes, tls, access });
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (relay) {
     // The primary's metrics port reads this registry: constructing an AggregatorRegistry is what
@@ -176,20 +201,33 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     relay.publish({ infergate: 'listening', port, grpcPort: grpc?.port });
   } else {
     const metricsPort = metricsPortFrom(values);
-    metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics.source, host, metricsPort);
+    metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(metrics.source, host, metricsPort, tls);
+    if (tls) log.info(`gateway: TLS on every port${tls.clientCa ? ', client certificates required' : ''}`);
+    log.info(`gateway: node registration ${nodeSecret ? 'signed with the node secret: unsigned nodes are refused' : 'open: no node secret, any node joins'}`);
     log.info(`gateway: KServe v2 HTTP on ${host}:${port}, policy ${values.policy}, weights every ${weightIntervalMs} ms, ${staticSpecs.length} static backend(s), membership from ${source.status().source}`);
     if (grpc) log.info(`gateway: KServe v2 gRPC on ${host}:${grpc.port}, messages up to ${grpcMaxMessageBytes} bytes`);
   }
 
-  let stopping: Promise<void> | undefined;
+  const shutdownTimeoutMs = intOption(values, 'shutdown-timeout-ms');
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `http${tls ? 's' : ''}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     stop: () => (stopping ??= (async () => {
+      registry.stopEvicting();
+      log.info(`gateway: shutting down: no new requests, ${service.inFlight} in flight get up to ${shutdownTimeoutMs} ms`);
+      const outcome = await drainWithin({
+        drain: async () => {
+          await Promise.all([http.close(), grpc?.close(shutdownTimeoutMs)]);
+        },
+        // gRPC calls are cut by the door itself at the same deadline (its close grace above).
+        cut: () => http.server.closeAllConnections(),
+        inFlight: () => service.inFlight,
+      }, shutdownTimeoutMs);
       clearInterval(weightTimer);
-      await Promise.all([http.close(), grpc?.close()]);
       await metricsServer?.close();
       await source.close();
       await registry.close();
+      if (outcome.cut > 0) throw new ShutdownCut(outcome, shutdownTimeoutMs);
+      log.info(`gateway: stopped after ${outcome.elapsedMs} ms, every request answered`);
     })()),
   };
 }

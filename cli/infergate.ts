@@ -3,7 +3,8 @@
  * The one CLI. Verbs: serve (embedded default), gateway, backend, bench (a load tool that
  * runs against any of them), devices (the cards found and the engine each model would use) and
  * calibrate (measures the declared models on this machine's cards). Each prints its flags with --help; SIGTERM and SIGINT stop a
- * process cleanly (a backend drains first).
+ * process cleanly (a backend drains first; a gateway finishes its in-flight requests within
+ * --shutdown-timeout-ms and exits 1 if it had to cut any).
  */
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { DEFAULT_BACKEND_CONNECTIONS, DEFAULT_CONNECT_TIMEOUT_MS } from '../transport/remote-backend.js';
@@ -16,7 +17,8 @@ import { DEFAULT_CALIBRATE_MS } from '../node/calibration.js';
 import { DEFAULT_ETCD_PREFIX, DEFAULT_LEASE_TTL_S } from '../core/etcd-settings.js';
 import { DEFAULT_GATEWAY_WORKERS, startGateway } from './gateway.js';
 import { DEFAULT_DRAIN_GRACE_MS, DEFAULT_DRAIN_TIMEOUT_MS, startModelNode } from './model-node.js';
-import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
+import { COMMON_OPTIONS, MODEL_NODE_OPTIONS, NODE_SECRET_OPTIONS, SHUTDOWN_OPTIONS, helpText, parseVerbOptions, type OptionSpec } from './options.js';
+import { GATEWAY_OVERLOAD_OPTIONS } from './overload-options.js';
 
 export const DEFAULT_WEIGHT_INTERVAL_MS = 1_000;
 
@@ -41,12 +43,16 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       gateway: { type: 'string', help: 'gateway URL(s) to heartbeat to, comma-separated (required unless --etcd)' },
       'node-id': { type: 'string', help: 'this node\'s id (default: hostname:port)' },
       'advertise-url': { type: 'string', help: 'URL the gateways use to reach this node (default: from --host and the port)' },
-      'advertise-grpc-url': { type: 'string', help: 'grpc://host:port the gateways use to reach this node over gRPC (default: the host of --advertise-url and the gRPC port)' },
+      'advertise-grpc-url': { type: 'string', help: 'grpc://host:port (grpcs:// for TLS) the gateways use to reach this node over gRPC (default: the host of --advertise-url and the gRPC port, grpcs:// with --tls-cert)' },
       'heartbeat-ms': { type: 'string', default: String(DEFAULT_HEARTBEAT_INTERVAL_MS), help: 'heartbeat interval' },
       'drain-grace-ms': { type: 'string', default: String(DEFAULT_DRAIN_GRACE_MS), help: 'on SIGTERM, time to keep serving after announcing draining' },
       'drain-timeout-ms': { type: 'string', default: String(DEFAULT_DRAIN_TIMEOUT_MS), help: 'on SIGTERM, longest wait for in-flight requests' },
       ...ETCD_OPTIONS,
       'etcd-lease-ttl-s': { type: 'string', default: String(DEFAULT_LEASE_TTL_S), help: 'with --etcd: this node\'s lease; its record is gone this long after the node dies' },
+      'gateway-ca': { type: 'string', help: 'PEM CA trusted for https:// gateways (default: the system\'s roots)' },
+      'gateway-cert': { type: 'string', help: 'PEM client certificate for gateways that ask for one (with --gateway-key)' },
+      'gateway-key': { type: 'string', help: 'PEM key of --gateway-cert' },
+      ...NODE_SECRET_OPTIONS,
       'calibrate-ms': { type: 'string', default: String(DEFAULT_CALIBRATE_MS), help: 'at load, time spent measuring each (model, card) pair; the figures go into the load report as the capacity prior (0 = off; simulated engines are never measured)' },
       ...MODEL_NODE_OPTIONS,
       ...COMMON_OPTIONS,
@@ -62,11 +68,17 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       'weight-interval-ms': { type: 'string', default: String(DEFAULT_WEIGHT_INTERVAL_MS), help: 'how often weights are recomputed from load reports' },
       'queue-budget': { type: 'string', default: String(DEFAULT_QUEUE_BUDGET), help: 'closed-loop guard: a node takes requests while their expected delay stays within this many times the pool\'s median service time, and a request goes where its expected delay is shortest; off = no guard' },
       'evict-after-ms': { type: 'string', default: String(DEFAULT_EVICT_AFTER_MS), help: 'a node silent this long is evicted' },
+      ...GATEWAY_OVERLOAD_OPTIONS,
       'slow-start-ms': { type: 'string', default: String(DEFAULT_SLOW_START_WINDOW_MS), help: 'a joining or returning node ramps its weight up over this window (0 = off)' },
       'backend-connections': { type: 'string', default: String(DEFAULT_BACKEND_CONNECTIONS), help: 'keep-alive connections per backend node' },
       'connect-timeout-ms': { type: 'string', default: String(DEFAULT_CONNECT_TIMEOUT_MS), help: 'connect timeout to a backend (then retried elsewhere)' },
+      'backend-ca': { type: 'string', help: 'PEM CA trusted for https:// and grpcs:// nodes (default: the system\'s roots)' },
+      'backend-cert': { type: 'string', help: 'PEM client certificate for nodes that ask for one (mutual TLS; with --backend-key)' },
+      'backend-key': { type: 'string', help: 'PEM key of --backend-cert' },
+      ...NODE_SECRET_OPTIONS,
       ...ETCD_OPTIONS,
       pipelines: { type: 'string', help: 'model repository whose pipeline declarations (`pipeline:`) this gateway runs, each model step routed to its pool; its plain models are ignored (default: none)' },
+      ...SHUTDOWN_OPTIONS,
       ...COMMON_OPTIONS,
     },
   },

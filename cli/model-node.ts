@@ -31,6 +31,8 @@ import { startMetricsServer } from '../gateway/metrics-server.js';
 import { startGrpcServer, type GrpcDoor } from '../gateway/grpc/server.js';
 import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import { createLogger } from './logger.js';
+import { accessControlFrom } from './api-keys.js';
+import { doorTlsOf, nodeSecretOf, peerTlsOf } from './transport-security.js';
 
 export const DEFAULT_DRAIN_GRACE_MS = 300;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -55,7 +57,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const modelControlMode = parseModelControlMode(String(values['model-control-mode']));
   const loadModels = (values['load-model'] as string[] | undefined) ?? [];
   const advertisedGrpc = values['advertise-grpc-url'] as string | undefined;
-  if (advertisedGrpc !== undefined && !isGrpcUrl(advertisedGrpc)) throw new ConfigError(`--advertise-grpc-url expects grpc://host:port or host:port, got '${advertisedGrpc}'`);
+  if (advertisedGrpc !== undefined && !isGrpcUrl(advertisedGrpc)) throw new ConfigError(`--advertise-grpc-url expects grpc://host:port, grpcs://host:port (TLS) or host:port, got '${advertisedGrpc}'`);
   const gateways = String(values.gateway ?? '').split(',').map((g) => g.trim()).filter(Boolean);
   let etcd;
   try {
@@ -64,6 +66,12 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     throw new ConfigError((err as Error).message);
   }
   if (mode === 'backend' && gateways.length === 0 && !etcd) throw new ConfigError('infergate backend needs --gateway URL[,URL…] or --etcd URL[,URL…]');
+  const tls = doorTlsOf(values);
+  // Checked before any model loads; refusals are counted once the node's metrics exist.
+  let nodeMetrics: EmbeddedNode['metrics'] | undefined;
+  const access = accessControlFrom(values, log, () => nodeMetrics);
+  const gatewayTls = mode === 'backend' ? peerTlsOf(values, 'gateway') : undefined;
+  const nodeSecret = mode === 'backend' ? nodeSecretOf(values) : undefined;
   const table = await loadCardTable(values['card-table'] as string | undefined);
   const detection = await detectCards({ table, simCards: values['sim-cards'] as string | undefined });
   for (const w of detection.warnings) log.warn(w);
@@ -92,12 +100,15 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     loadModels,
     // Only a backend reports load, so only a backend spends start time measuring.
     calibrateMs: mode === 'backend' ? intOption(values, 'calibrate-ms') : 0,
+    maxQueueDepth: intOption(values, 'max-queue-depth', 1),
   });
+  nodeMetrics = node.metrics;
   let reporter: LoadReporter | undefined;
   const plugins: FastifyPluginAsync[] = [poolRoutes(node.poolsView), nodeRoutes(() => reporter?.last(), simulation, node.host)];
   // A backend's every answer carries its load, so gateways learn it from their own traffic.
   const responseLoad = mode === 'backend' ? new ResponseLoad(node.host.meter, () => node.host.slots, () => reporter?.state ?? 'ready') : undefined;
   const http = await buildHttpServer({
+    tls, access,
     service: node.service, limits, metrics: node.metrics, plugins, logger: log.fastify, logError: (m) => log.error(m),
     loadHeader: responseLoad && (() => responseLoad.header()),
   });
@@ -105,15 +116,16 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
   const address = http.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   // Known only after listen (the port may be 0).
-  const url = (values['advertise-url'] as string | undefined) ?? `http://${advertiseHost(host)}:${boundPort}`;
+  const url = (values['advertise-url'] as string | undefined) ?? `http${tls ? 's' : ''}://${advertiseHost(host)}:${boundPort}`;
 
   const grpc = grpcPort === undefined ? undefined : await startGrpcServer({
-    service: node.service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes, loadHeader: responseLoad && (() => responseLoad.header()),
+    service: node.service, host, port: grpcPort, maxMessageBytes: grpcMaxMessageBytes, maxMetadataBytes: limits.maxHeaderBytes, loadHeader: responseLoad && (() => responseLoad.header()),
+    tls, access,
   });
   const grpcUrl = advertisedGrpc ?? (grpc ? advertisedGrpcUrl(url, grpc.port) : undefined);
 
   const metricsPort = metricsPortFrom(values);
-  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics.source, host, metricsPort);
+  const metricsServer = metricsPort === undefined ? undefined : await startMetricsServer(node.metrics.source, host, metricsPort, tls);
 
   const served = node.host.models().map((m) => `${m.metadata.name} v${[...m.executors.keys()].join(',')}`);
   log.info(`${mode}: ${served.length} model(s) on ${detection.cards.map((c) => c.id).join(', ')}: ${served.join('; ')}`);
@@ -126,7 +138,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     reporter = new LoadReporter(node.host, { nodeId, url, grpcUrl, cards: summarizeCards(detection.cards), sourceCards: detection.cards });
     if (gateways.length > 0) {
       const interval = intOption(values, 'heartbeat-ms', 10);
-      sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m));
+      sender = new HeartbeatSender(gateways, () => reporter!.build(), interval, (m) => log.warn(m), { secret: nodeSecret, tls: gatewayTls });
       sender.start();
       log.info(`backend ${nodeId}: heartbeats every ${interval} ms to ${gateways.join(', ')}`);
     }
@@ -134,7 +146,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
       // With heartbeats too, the record reads the last heartbeat's report: building one would cut the heartbeat's load window short.
       // The etcd client loads only when asked for (it brings gRPC and its protos).
       const { EtcdRegistrar } = await import('../node/etcd-registrar.js');
-      registrar = new EtcdRegistrar(etcd, nodeId, () => withoutLoad((sender && reporter!.last()) || reporter!.build()), intOption(values, 'etcd-lease-ttl-s', 1), (m) => log.warn(m));
+      registrar = new EtcdRegistrar(etcd, nodeId, () => withoutLoad((sender && reporter!.last()) || reporter!.build()), intOption(values, 'etcd-lease-ttl-s', 1), (m) => log.warn(m), nodeSecret);
       await registrar.start();
       log.info(`backend ${nodeId}: ${registrar.registered ? 'registered' : 'registering'} in etcd ${etcd.hosts.join(',')} under ${etcd.prefix}`);
     }
@@ -152,6 +164,7 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
       await waitForDrain(node, grace, timeout);
       sender?.stop();
       await Promise.all([sender?.leave(nodeId), registrar?.leave()]);
+      await sender?.close();
     }
     await Promise.all([http.close(), grpc?.close()]);
     await metricsServer?.close();

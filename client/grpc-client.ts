@@ -27,6 +27,8 @@ export const DEFAULT_CLIENT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 export interface GrpcClientOptions {
   maxMessageBytes?: number;
   timeoutMs?: number;
+  /** An API key of the server (its --api-keys), sent as `authorization: Bearer <key>` metadata on every call. */
+  apiKey?: string;
 }
 
 const asIs = (bytes: Buffer): Buffer => bytes;
@@ -50,6 +52,7 @@ export class InferenceGrpcClient {
   readonly #service: Client;
   readonly #raw: Client;
   readonly #timeoutMs: number;
+  readonly #authorization?: string;
 
   /** `address`: host:port of a gRPC door. */
   constructor(readonly address: string, options: GrpcClientOptions = {}) {
@@ -60,6 +63,7 @@ export class InferenceGrpcClient {
     // The raw client shares the service client's channel: one connection for every call.
     this.#raw = new Client(address, credentials.createInsecure(), { ...channelOptions, channelOverride: this.#service.getChannel() });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+    if (options.apiKey !== undefined) this.#authorization = `Bearer ${options.apiKey}`;
   }
 
   async isLive(): Promise<boolean> {
@@ -84,7 +88,7 @@ export class InferenceGrpcClient {
 
   infer(model: string, inputs: TensorInput[], options: InferOptions = {}): Promise<InferResult> {
     const message = encodeRequest(model, inputs, options);
-    const metadata = new Metadata();
+    const metadata = this.#metadata();
     if (options.requestId !== undefined) metadata.set(REQUEST_ID, options.requestId);
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     return new Promise((resolve, reject) => {
@@ -106,7 +110,7 @@ export class InferenceGrpcClient {
    * InferenceServerError with the server's message (a stream answer carries no status: INVALID_ARG).
    */
   openStream(options: { timeoutMs?: number } = {}): InferStream {
-    const call = this.#raw.makeBidiStreamRequest(MODEL_STREAM_INFER_PATH, asIs, asIs, new Metadata(), { deadline: Date.now() + (options.timeoutMs ?? this.#timeoutMs) });
+    const call = this.#raw.makeBidiStreamRequest(MODEL_STREAM_INFER_PATH, asIs, asIs, this.#metadata(), { deadline: Date.now() + (options.timeoutMs ?? this.#timeoutMs) });
     const results = new AnswerQueue();
     call.on('data', (bytes: Buffer) => {
       const message = inferMessageTypes().streamResponse.decode(bytes) as unknown as { error_message?: string; infer_response?: unknown };
@@ -130,10 +134,17 @@ export class InferenceGrpcClient {
     this.#service.close();
   }
 
+  /** Fresh per call: grpc-js may change a call's metadata. */
+  #metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.#authorization !== undefined) metadata.set('authorization', this.#authorization);
+    return metadata;
+  }
+
   #unary<T>(method: string, request: object): Promise<T> {
     const fn = (this.#service as unknown as Record<string, (r: object, m: Metadata, o: object, cb: (e: ServiceError | null, v?: T) => void) => void>)[method];
     return new Promise((resolve, reject) => {
-      fn.call(this.#service, request, new Metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, value) => (err ? reject(serverError(err)) : resolve(value as T)));
+      fn.call(this.#service, request, this.#metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, value) => (err ? reject(serverError(err)) : resolve(value as T)));
     });
   }
 }

@@ -25,6 +25,8 @@ export interface HttpClientOptions {
   connections?: number;
   /** Default time a call may take (default DEFAULT_CLIENT_TIMEOUT_MS); per call `timeoutMs` overrides it. */
   timeoutMs?: number;
+  /** An API key of the server (its --api-keys), sent as `Authorization: Bearer <key>` on every call. */
+  apiKey?: string;
 }
 
 export interface InferOptions {
@@ -69,10 +71,12 @@ export interface ModelMetadataAnswer {
 export class InferenceHttpClient {
   readonly #pool: Pool;
   readonly #timeoutMs: number;
+  readonly #authorization?: string;
 
   constructor(readonly baseUrl: string, options: HttpClientOptions = {}) {
     this.#pool = new Pool(baseUrl, { connections: options.connections ?? DEFAULT_CLIENT_CONNECTIONS, pipelining: 1 });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+    if (options.apiKey !== undefined) this.#authorization = `Bearer ${options.apiKey}`;
   }
 
   async isLive(): Promise<boolean> {
@@ -156,8 +160,9 @@ export class InferenceHttpClient {
     options: { body?: Buffer | string; headers?: Record<string, string>; timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const headers = this.#authorization === undefined ? options.headers : { ...options.headers, authorization: this.#authorization };
     const response = await this.#pool.request({
-      method, path, body: options.body, headers: options.headers, signal: options.signal,
+      method, path, body: options.body, headers, signal: options.signal,
       headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
     });
     return { status: response.statusCode, headers: response.headers, body: Buffer.from(await response.body.arrayBuffer()) };

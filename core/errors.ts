@@ -12,8 +12,11 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'UNKNOWN'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'DEADLINE_EXCEEDED'
-  | 'RESOURCE_EXHAUSTED';
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 /**
  * An operator's mistake in configuration (a flag, a card table, a policy option), found at boot or
@@ -70,8 +73,11 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   UNKNOWN: 400,
   ALREADY_EXISTS: 400,
   CANCELLED: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RESOURCE_EXHAUSTED: 429,
   INTERNAL: 500,
   UNSUPPORTED: 501,
@@ -87,11 +93,15 @@ const GRPC_STATUS: Record<ErrorCode, number> = {
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   PAYLOAD_TOO_LARGE: 8,
+  // An HTTP body's Content-Type: a gRPC message has none to get wrong.
+  UNSUPPORTED_MEDIA_TYPE: 3,
   UNSUPPORTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 };
 
 export function toHttpStatus(code: ErrorCode): number {
@@ -106,8 +116,11 @@ export function toGrpcStatus(code: ErrorCode): number {
 export function fromHttpStatus(status: number): ErrorCode {
   switch (status) {
     case 400: return 'INVALID_ARG';
+    case 401: return 'UNAUTHENTICATED';
+    case 403: return 'PERMISSION_DENIED';
     case 404: return 'NOT_FOUND';
     case 413: return 'PAYLOAD_TOO_LARGE';
+    case 415: return 'UNSUPPORTED_MEDIA_TYPE';
     case 429: return 'RESOURCE_EXHAUSTED';
     case 501: return 'UNSUPPORTED';
     case 503: return 'UNAVAILABLE';
@@ -125,11 +138,13 @@ export function fromGrpcStatus(code: number): ErrorCode {
     case 4: return 'DEADLINE_EXCEEDED';
     case 5: return 'NOT_FOUND';
     case 6: return 'ALREADY_EXISTS';
+    case 7: return 'PERMISSION_DENIED';
     case 8: return 'RESOURCE_EXHAUSTED';
     case 9: return 'INVALID_ARG'; // FAILED_PRECONDITION
     case 11: return 'INVALID_ARG'; // OUT_OF_RANGE
     case 12: return 'UNSUPPORTED';
     case 14: return 'UNAVAILABLE';
+    case 16: return 'UNAUTHENTICATED';
     default: return 'INTERNAL';
   }
 }

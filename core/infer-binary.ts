@@ -14,6 +14,7 @@
  * from the body size; a BYTES input must have shape [1] (or [-1], read as 1) and the body is that one
  * element's bytes, with no length prefix. All outputs are returned binary, as Triton does.
  */
+import { isUtf8 } from 'node:buffer';
 import {
   arrayConstructorFor,
   elementByteSize,
@@ -23,6 +24,7 @@ import {
   type TensorData,
 } from './datatypes.js';
 import { InferError } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, checkJsonDepth } from './json-limits.js';
 import { BINARY_CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, headerName } from './http-headers.js';
 
 const HEADER_LENGTH_NAME = headerName(INFERENCE_HEADER_CONTENT_LENGTH);
@@ -87,7 +89,7 @@ export function parseBinaryInferRequest(
   checkHeaderLength(headerLength, body.length, failRequest);
   if (headerLength === 0) return parseRawInferRequest(body, modelName, modelVersion, meta, limits);
 
-  const header = parseHeader(body, headerLength, failRequest, 'malformed_request');
+  const header = parseHeader(body, headerLength, failRequest, 'malformed_request', limits.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   const blobs = new BlobCursor(body, headerLength, failRequest);
   const req = parseInferRequestObject(header.value, modelName, modelVersion, limits, blobs.read, header.text);
   blobs.finish();
@@ -416,9 +418,15 @@ function checkHeaderLength(headerLength: number, bodyLength: number, fail: Fail)
   }
 }
 
-function parseHeader(body: Buffer, headerLength: number, fail: Fail, reason: string): JsonDocument {
+/** `maxDepth`: a request's --max-json-depth, checked before parsing (a response is not checked). */
+function parseHeader(body: Buffer, headerLength: number, fail: Fail, reason: string, maxDepth?: number): JsonDocument {
+  if (maxDepth !== undefined && !isUtf8(body.subarray(0, headerLength))) {
+    throw fail('the JSON header is not valid UTF-8; JSON text must be UTF-8', 'invalid_utf8');
+  }
+  const text = body.toString('utf8', 0, headerLength);
+  if (maxDepth !== undefined) checkJsonDepth(text, maxDepth);
   try {
-    return parseJsonDocument(body.toString('utf8', 0, headerLength));
+    return parseJsonDocument(text);
   } catch (err) {
     throw fail(`the JSON header is not valid JSON: ${(err as Error).message}`, reason);
   }

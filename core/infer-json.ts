@@ -34,6 +34,7 @@ import {
 } from './datatypes.js';
 import { BF16_MAX, FP16_MAX, bf16ToNumber, fp16ToNumber, numberToBf16, numberToFp16 } from './half-float.js';
 import { InferError } from './errors.js';
+import { DEFAULT_MAX_STRING_BYTES, checkRequestStrings } from './json-limits.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { formatShape, validateInferRequest } from './request-validation.js';
 import type { InferRequest, InferResponse, Parameters, RequestedOutput, Tensor } from './tensor.js';
@@ -41,6 +42,10 @@ import type { InferRequest, InferResponse, Parameters, RequestedOutput, Tensor }
 export interface InferLimits {
   /** Most tensor elements, summed over all inputs of one request. */
   maxTensorElements: number;
+  /** Deepest nesting of a JSON body (--max-json-depth); DEFAULT_MAX_JSON_DEPTH when not given. */
+  maxJsonDepth?: number;
+  /** Longest name, id, datatype or parameter string (--max-string-bytes); DEFAULT_MAX_STRING_BYTES when not given. */
+  maxStringBytes?: number;
 }
 
 /** 16 Mi elements: 64 MiB of FP32, Triton's default input cap (--max-tensor-elements). */
@@ -98,6 +103,7 @@ export function parseInferRequestObject(
   const fail = failRequest;
   const source = sourceText;
   if (!isObject(body)) throw fail(`request body must be a JSON object, got ${describeJsonValue(body)}`, 'malformed_request');
+  checkRequestStrings(body, limits.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES);
 
   const req: InferRequest = { modelName, inputs: [] };
   if (modelVersion !== undefined) req.modelVersion = modelVersion;

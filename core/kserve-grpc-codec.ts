@@ -14,6 +14,7 @@ import { InferError, invalidArg } from './errors.js';
 import { blobToTensorData, tensorToBlob } from './infer-binary.js';
 import type { WireAnswer } from './infer-call.js';
 import type { InferLimits } from './infer-json.js';
+import { DEFAULT_MAX_STRING_BYTES, checkRequestStrings } from './json-limits.js';
 import { GRPC_MESSAGE_CONTENT_TYPE } from './kserve-grpc-envelope.js';
 import { inferMessageTypes } from './kserve-grpc-proto.js';
 import type { ModelMetadata } from './model-metadata.js';
@@ -106,6 +107,7 @@ export function decodeGrpcInferRequest(
   } catch (err) {
     throw invalidArg(`malformed ModelInferRequest: ${(err as Error).message}`, 'malformed_request');
   }
+  checkDescriptiveStrings(message, limits.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES);
   const req: InferRequest = { modelName: model, inputs: [] };
   if (version !== undefined) req.modelVersion = version;
   if (message.id) req.id = message.id;
@@ -249,6 +251,16 @@ function int64ToBigInt(value: Int64Value, unsigned: boolean): bigint {
   return (high << 32n) | BigInt(value.low >>> 0);
 }
 
+/** --max-string-bytes on what describes the request (id, names, datatypes, parameters); tensor contents are data. */
+function checkDescriptiveStrings(message: RequestMessage, maxBytes: number): void {
+  checkRequestStrings({
+    id: message.id,
+    parameters: message.parameters,
+    inputs: (message.inputs ?? []).map((i) => ({ name: i.name, datatype: i.datatype, parameters: i.parameters })),
+    outputs: message.outputs,
+  }, maxBytes);
+}
+
 function toParameters(map: ParameterMap | undefined, where: string): Parameters | undefined {
   if (map === undefined) return undefined;
   const keys = Object.keys(map);
@@ -258,7 +270,9 @@ function toParameters(map: ParameterMap | undefined, where: string): Parameters 
   return out;
 }
 
-function parameterValue(p: ParameterMessage, key: string, where: string): ParameterValue {
+function parameterValue(p: ParameterMessage | null, key: string, where: string): ParameterValue {
+  // A map entry without its value message decodes to null (found by test/fuzz/grpc-infer).
+  if (p == null) throw failRequest(`${where}: parameter '${key}' has no value`, 'bad_parameter');
   const has = (field: keyof ParameterMessage) => Object.prototype.hasOwnProperty.call(p, field);
   if (has('bool_param')) return p.bool_param!;
   if (has('string_param')) return p.string_param!;

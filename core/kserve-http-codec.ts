@@ -4,6 +4,7 @@
  * error back into a body, with the body's content codings (gzip, deflate) undone on the way in and
  * applied on the way out. A gateway never calls this: it forwards the bytes.
  */
+import { isUtf8 } from 'node:buffer';
 import {
   DEFAULT_MAX_BODY_BYTES, MIN_COMPRESSED_ANSWER_BYTES, answerCoding, deflateBody, inflateBody, requestCodings,
 } from './content-coding.js';
@@ -12,6 +13,7 @@ import { encodeInferResponse, parseBinaryInferRequest, parseInferenceHeaderLengt
 import { parseJsonDocument, parseJsonInferRequest, type InferLimits, type JsonDocument } from './infer-json.js';
 import type { WireAnswer, WirePayload } from './infer-call.js';
 import { JSON_CONTENT_TYPE } from './http-headers.js';
+import { DEFAULT_MAX_JSON_DEPTH, checkJsonDepth } from './json-limits.js';
 import type { ModelMetadata } from './model-metadata.js';
 import { checkServingParameters } from './request-parameters.js';
 import type { InferRequest, InferResponse } from './tensor.js';
@@ -58,9 +60,13 @@ function parseBody(
   if (body.length === 0) throw invalidArg('request body is empty: expected a JSON inference request', 'empty_body');
   const headerLength = parseInferenceHeaderLength(headerLengthText);
   if (headerLength !== undefined) return parseBinaryInferRequest(body, headerLength, model, version, meta, limits);
+  // toString would put U+FFFD in place of bad bytes and go on; JSON text must be UTF-8 (RFC 8259 §8.1).
+  if (!isUtf8(body)) throw invalidArg('request body is not valid UTF-8; JSON text must be UTF-8', 'invalid_utf8');
+  const text = body.toString('utf8');
+  checkJsonDepth(text, limits.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   let json: JsonDocument;
   try {
-    json = parseJsonDocument(body.toString('utf8'));
+    json = parseJsonDocument(text);
   } catch (err) {
     throw new InferError('INVALID_ARG', `malformed JSON in request body: ${(err as Error).message}`, 'malformed_json');
   }

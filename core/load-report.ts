@@ -99,14 +99,17 @@ export function hardwareCapacity(cards: readonly CardReport[]): number {
   return total;
 }
 
-/** `grpc://host:port` or `host:port`; host a name, an IPv4 address, or an IPv6 address in brackets. */
-const GRPC_URL = /^(?:grpc:\/\/)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+/**
+ * `grpc://host:port` or `host:port` (plaintext), `grpcs://host:port` (a TLS door); host a name, an
+ * IPv4 address, or an IPv6 address in brackets.
+ */
+const GRPC_URL = /^(?:grpcs?:\/\/)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
 
 export function isGrpcUrl(value: string): boolean {
   return GRPC_URL.test(value);
 }
 
-/** A report's grpcUrl as grpc-js takes a target: `host:port`. */
+/** A report's grpcUrl as a forwarding target: `host:port`, or `grpcs://host:port` for a TLS door (transport/grpc-forwarder.ts). */
 export function grpcTargetOf(grpcUrl: string): string {
   return grpcUrl.startsWith('grpc://') ? grpcUrl.slice('grpc://'.length) : grpcUrl;
 }
@@ -125,7 +128,7 @@ export function parseLoadReport(value: unknown): LoadReport {
   text('url');
   if (!/^https?:\/\//.test(r.url as string)) throw new Error(`load report field 'url' must be an http(s) URL, got '${r.url}'`);
   if (r.grpcUrl !== undefined && (typeof r.grpcUrl !== 'string' || !isGrpcUrl(r.grpcUrl))) {
-    throw new Error(`load report field 'grpcUrl' must be grpc://host:port or host:port, got ${JSON.stringify(r.grpcUrl)}`);
+    throw new Error(`load report field 'grpcUrl' must be grpc://host:port, grpcs://host:port or host:port, got ${JSON.stringify(r.grpcUrl)}`);
   }
   if (r.state !== 'ready' && r.state !== 'draining') throw new Error(`load report field 'state' must be 'ready' or 'draining'`);
   for (const k of ['inFlight', 'queueDepth', 'slots', 'utilization', 'completedPerSec', 'errorsPerSec', 'serviceTimeMs', 'latencyMs', 'windowMs', 'sentAtMs']) num(k);

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { parseDeclarationYaml as parseYaml } from './declaration-yaml.js';
+import { symlinkEscape } from './declared-path.js';
 import { DECLARATION_SCHEMA } from './declaration-schema.js';
 import { checkWarmupSamples } from './model-warmup.js';
 import { checkProcessingDeclaration, normalizePreprocessing } from './processing-declaration.js';
@@ -231,6 +232,10 @@ function resolveVersions(decl: ModelDeclaration, file: string): ModelVersionSour
       : path.join(decl.directory, version, decl.model_file);
     if (!existsSync(modelPath)) {
       throw new DeclarationInvalid([{ file, field: 'model_file', message: `expected a file at ${modelPath} (version ${version})` }]);
+    }
+    const escape = isPackage ? undefined : symlinkEscape(modelPath, decl.directory);
+    if (escape !== undefined) {
+      throw new DeclarationInvalid([{ file, field: 'model_file', message: `'${decl.model_file}' of version ${version} resolves to ${escape}, outside the model directory (a symlink out of it)` }]);
     }
     return { version, modelPath };
   });

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { allocate, arrayConstructorFor, elementByteSize, elementCount, type Datatype, type TensorData } from './datatypes.js';
+import { symlinkEscape } from './declared-path.js';
 import type { ModelDeclaration, TensorDeclaration, WarmupInput, WarmupSample } from './model-declaration.js';
 import type { ModelMetadata } from './model-metadata.js';
 import type { InferRequest, Tensor } from './tensor.js';
@@ -78,6 +79,10 @@ function checkInput(input: WarmupInput, tensor: TensorDeclaration, directory: st
     size = statSync(resolved).size;
   } catch {
     return [{ field: `${at}.input_data_file`, message: `file '${file}' does not exist in the model directory` }];
+  }
+  const escape = symlinkEscape(resolved, directory);
+  if (escape !== undefined) {
+    return [{ field: `${at}.input_data_file`, message: `'${file}' resolves to ${escape}, outside the model directory (a symlink out of it)` }];
   }
   if (size !== expected) {
     return [{ field: `${at}.input_data_file`, message: `expected ${expected} bytes (one row of ${tensor.datatype} [${dims.join(', ')}]), '${file}' has ${size}` }];

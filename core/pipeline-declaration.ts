@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parse as parseYaml } from 'yaml';
+import { parseDeclarationYaml as parseYaml } from './declaration-yaml.js';
 import { DATATYPES } from './datatypes.js';
 import type { TensorDeclaration } from './model-declaration.js';
 import type { ModelMetadata } from './model-metadata.js';

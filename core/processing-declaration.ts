@@ -21,6 +21,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Datatype } from './datatypes.js';
+import { symlinkEscape } from './declared-path.js';
 
 export type ImageColor = 'RGB' | 'BGR' | 'GRAY';
 export type ImageLayoutName = 'NCHW' | 'NHWC';
@@ -187,7 +188,12 @@ export function checkProcessingDeclaration(
       return;
     }
     const file = path.join(directory, t.labels);
-    if (!existsSync(file) || !statSync(file).isFile()) problems.push({ field, message: `expected a labels file at ${file} (one label per line)` });
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      problems.push({ field, message: `expected a labels file at ${file} (one label per line)` });
+      return;
+    }
+    const escape = symlinkEscape(file, directory);
+    if (escape !== undefined) problems.push({ field, message: `'${t.labels}' resolves to ${escape}, outside the model directory (a symlink out of it)` });
   });
   return problems;
 }

@@ -10,10 +10,21 @@ import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, typ
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import { ETCD_MAX_RETRY_MS, type EtcdSettings } from '../core/etcd-settings.js';
 
+/**
+ * HTTP/2 pings on the etcd connection. Without them a partition that drops packets (no reset) leaves
+ * the watch stream looking open until TCP gives up, minutes later, and a gateway would never call its
+ * view stale (test/cluster/network-faults.test.ts). etcd refuses pings more often than its
+ * --grpc-keepalive-min-time (5 s by default) with GOAWAY, so 5 s is the floor.
+ */
+export const ETCD_KEEPALIVE_TIME_MS = 5_000;
+/** No ping answer within this: the connection is dead; the watch reports `disconnected`. */
+export const ETCD_KEEPALIVE_TIMEOUT_MS = 2_000;
+
 export function connectEtcd(settings: EtcdSettings): Etcd3 {
   const options: IOptions = {
     hosts: settings.hosts,
     dialTimeout: 1_000,
+    grpcOptions: { 'grpc.keepalive_time_ms': ETCD_KEEPALIVE_TIME_MS, 'grpc.keepalive_timeout_ms': ETCD_KEEPALIVE_TIMEOUT_MS },
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: ETCD_MAX_RETRY_MS, breaker: new ConsecutiveBreaker(3) }),
       // etcd3 types this as a backoff but calls `.next()` on it first, as on its own default (a factory).

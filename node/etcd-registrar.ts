@@ -5,12 +5,16 @@
  * record is put again when what it says changes (a model loaded, a drain), never for load: load
  * travels on responses (core/load-header.ts), so etcd sees a write per change, not per second.
  *
+ * With a node secret the record carries a signature over its content (core/node-signature.ts), so
+ * a gateway holding the secret can tell it from a record any other etcd writer put there.
+ *
  * etcd down: the node keeps serving; it retries until etcd answers and registers again under a
  * new lease (its old one has expired meanwhile or soon will, and the key moves to the new one).
  */
 import type { Etcd3, Lease } from 'etcd3';
 import type { LoadReport } from '../core/load-report.js';
 import { connectEtcd } from './etcd-client.js';
+import { signRecord } from '../core/node-signature.js';
 import { nodeKey, DEFAULT_LEASE_TTL_S, ETCD_MAX_RETRY_MS, type EtcdSettings } from '../core/etcd-settings.js';
 
 /** How often the record is compared with what the node would write now. */
@@ -21,6 +25,7 @@ export const ETCD_STEP_TIMEOUT_MS = 2_000;
 export class EtcdRegistrar {
   readonly #client: Etcd3;
   readonly #key: string;
+  readonly nodeId: string;
   #lease?: Lease;
   #written?: string;
   #timer?: NodeJS.Timeout;
@@ -35,7 +40,10 @@ export class EtcdRegistrar {
     private readonly record: () => LoadReport,
     private readonly ttlS = DEFAULT_LEASE_TTL_S,
     private readonly log: (message: string) => void = () => {},
+    /** The fleet's node secret; undefined: the record goes unsigned. */
+    private readonly secret?: Buffer,
   ) {
+    this.nodeId = nodeId;
     this.#client = connectEtcd(settings);
     this.#key = nodeKey(settings.prefix, nodeId);
   }
@@ -101,7 +109,9 @@ export class EtcdRegistrar {
         }
         this.#lease = lease;
       }
-      await this.#lease.put(this.#key).value(JSON.stringify({ ...report, sentAtMs: Date.now() }));
+      const now = Date.now();
+      const value = JSON.stringify({ ...report, sentAtMs: now });
+      await this.#lease.put(this.#key).value(this.secret ? signRecord(this.secret, this.nodeId, value, now) : value);
       this.#written = text;
       if (this.#failures > 0) this.log(`etcd: registered again after ${this.#failures} failed tries`);
       this.#failures = 0;

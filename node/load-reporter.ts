@@ -19,9 +19,13 @@ export interface NodeIdentity {
   sourceCards?: Card[];
 }
 
-/** The gRPC address gateways use: the host they reach the node's HTTP door by, with the bound gRPC port. */
+/**
+ * The gRPC address gateways use: the host they reach the node's HTTP door by, with the bound gRPC
+ * port; grpcs:// when that door is https:// (both doors take the same certificate).
+ */
 export function advertisedGrpcUrl(advertisedHttpUrl: string, grpcPort: number): string {
-  return `grpc://${new URL(advertisedHttpUrl).hostname}:${grpcPort}`;
+  const url = new URL(advertisedHttpUrl);
+  return `${url.protocol === 'https:' ? 'grpcs' : 'grpc'}://${url.hostname}:${grpcPort}`;
 }
 
 export class LoadReporter {

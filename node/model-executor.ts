@@ -64,8 +64,20 @@ interface Pending extends PlanEntry {
   reject(error: InferError): void;
 }
 
+/**
+ * Queue depth of a model whose declaration leaves it unlimited (max_queue_size: 0), unless the node
+ * says otherwise (--max-queue-depth): no queue on a node grows without bound.
+ */
+export const DEFAULT_MAX_QUEUE_DEPTH = 1024;
+/** Least Retry-After of a queue_full answer; the estimate below it would only bring the client back into a full queue. */
+export const MIN_QUEUE_FULL_RETRY_AFTER_MS = 100;
+/** Service time assumed before the first execution finished (for Retry-After only). */
+const UNMEASURED_SERVICE_MS = 100;
+/** Weight of the newest execution in the service time the Retry-After estimate uses. */
+const SERVICE_EWMA_ALPHA = 0.2;
+
 export interface ExecutorOptions {
-  /** 0 = unlimited. */
+  /** 0 = unlimited (a node never passes 0: see executorOptions). */
   maxQueueSize: number;
   /** Rows one execution may take; 0: the model has no batch dim (one request per execution). */
   maxBatchSize: number;
@@ -84,12 +96,16 @@ export interface DynamicBatchingOptions {
   defaultPriorityLevel: number;
 }
 
-/** What the executor of a declared model is told: limits and batching, in milliseconds. */
-export function executorOptions(declaration: ModelDeclaration): ExecutorOptions {
+/**
+ * What the executor of a declared model is told: limits and batching, in milliseconds. A queue the
+ * declaration leaves unlimited (0) gets the node's `maxQueueDepth` (--max-queue-depth).
+ */
+export function executorOptions(declaration: ModelDeclaration, maxQueueDepth = DEFAULT_MAX_QUEUE_DEPTH): ExecutorOptions {
   const db = declaration.dynamic_batching;
-  if (!db) return { maxQueueSize: declaration.max_queue_size, maxBatchSize: declaration.max_batch_size };
+  const bounded = (size: number) => (size > 0 ? size : maxQueueDepth);
+  if (!db) return { maxQueueSize: bounded(declaration.max_queue_size), maxBatchSize: declaration.max_batch_size };
   return {
-    maxQueueSize: db.max_queue_size ?? declaration.max_queue_size,
+    maxQueueSize: bounded(db.max_queue_size ?? declaration.max_queue_size),
     maxBatchSize: declaration.max_batch_size,
     batching: {
       maxQueueDelayMs: db.max_queue_delay_us / 1000,
@@ -115,6 +131,8 @@ export class ModelExecutor {
   /** Wakes the dispatcher when a batch held for a fuller one has waited max_queue_delay. */
   #delayTimer: NodeJS.Timeout | undefined;
   #delayUntil = Infinity;
+  /** Recent time of one execution (EWMA), for the Retry-After of a queue_full answer. */
+  #serviceMs: number | undefined;
   /** Requests this executor answered, and those of them that failed (for the operator view). */
   answered = 0;
   failed = 0;
@@ -172,7 +190,7 @@ export class ModelExecutor {
     const { cancellation } = options;
     if (cancellation?.reason) return Promise.reject(cancellation.reason);
     if (this.options.maxQueueSize > 0 && this.#waiting >= this.options.maxQueueSize) {
-      return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' queue is full (max_queue_size ${this.options.maxQueueSize})`, 'queue_full'));
+      return Promise.reject(new InferError('UNAVAILABLE', `model '${this.metadata.name}' queue is full (max_queue_size ${this.options.maxQueueSize})`, 'queue_full', { retryAfterMs: this.queueFullRetryAfterMs() }));
     }
     const priority = this.#priorityOf(request);
     if (priority instanceof InferError) return Promise.reject(priority);
@@ -198,6 +216,17 @@ export class ModelExecutor {
       cancellation?.onCancel((reason) => this.#cancel(pending, reason));
       this.#dispatch();
     });
+  }
+
+  /**
+   * When a full queue likely has room again: the queued requests × the recent time of one execution
+   * ÷ the instances (each execution taking one request: batching only makes it sooner), at least
+   * MIN_QUEUE_FULL_RETRY_AFTER_MS.
+   */
+  queueFullRetryAfterMs(): number {
+    const serviceMs = this.#serviceMs ?? UNMEASURED_SERVICE_MS;
+    const estimate = (this.#waiting * serviceMs) / Math.max(1, this.#instances.length);
+    return Math.max(MIN_QUEUE_FULL_RETRY_AFTER_MS, Math.round(estimate));
   }
 
   /** This version's figures in the statistics extension's shape. */
@@ -341,6 +370,7 @@ export class ModelExecutor {
     }
     this.meter.executionFinished(token);
     const computeMs = performance.now() - startedAt;
+    this.#serviceMs = this.#serviceMs === undefined ? computeMs : this.#serviceMs + SERVICE_EWMA_ALPHA * (computeMs - this.#serviceMs);
     this.#running -= batch.length;
     this.#idle.push(instance);
     if (runs === 0) runs = this.#countExecution(batch, results, computeMs);

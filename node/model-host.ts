@@ -44,6 +44,8 @@ export interface ModelHostOptions {
   calibrateMs?: number;
   /** Rows per calibration execution on generated inputs (capped at max_batch_size); default 1. */
   calibrateBatch?: number;
+  /** Queue depth of a model declared with max_queue_size 0 (--max-queue-depth); default DEFAULT_MAX_QUEUE_DEPTH. */
+  maxQueueDepth?: number;
 }
 
 /** Why a load did not take: the model keeps what it served before (or stays unavailable). */
@@ -170,7 +172,7 @@ export class ModelHost {
         for (const c of await this.#calibrate(model, placed)) calibration.push({ ...c, version: source.version });
         executors.set(source.version, new ModelExecutor(
           model.metadata, source.version, instances,
-          executorOptions(declaration),
+          executorOptions(declaration, this.options.maxQueueDepth),
           this.meter, this.options.observe,
         ));
       }

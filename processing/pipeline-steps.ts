@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { invalidArg } from '../core/errors.js';
+import { symlinkEscape } from '../core/declared-path.js';
 import { packageRoot } from '../core/package-root.js';
 import type { Tensor } from '../core/tensor.js';
 import { ctcGreedyDecode, loadCtcDictionary } from './ctc-decode.js';
@@ -103,6 +104,10 @@ function resolveFile(spec: string, directory: string): string {
   } else {
     if (path.isAbsolute(spec) || spec.split(/[\\/]/).includes('..')) throw new Error(`expected a path inside the model directory, got '${spec}'`);
     file = path.join(directory, spec);
+    if (existsSync(file)) {
+      const escape = symlinkEscape(file, directory);
+      if (escape !== undefined) throw new Error(`'${spec}' resolves to ${escape}, outside the model directory (a symlink out of it)`);
+    }
   }
   if (!existsSync(file)) throw new Error(`expected a file at ${file}`);
   return file;

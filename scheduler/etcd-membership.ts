@@ -4,6 +4,9 @@
  * the prefix. A node that joins, changes state (drains) or changes models is a put; a node whose
  * lease expired (it died) or that revoked it (it left) is a delete.
  *
+ * With a node secret only records signed with it count (core/node-signature.ts): a record with no
+ * signature or a bad one is not a member, however it got into etcd; each such key is logged once.
+ *
  * Static stability: when etcd stops answering, the view stays as it was and the gateway keeps
  * routing on it (transport failures still eject a dead node at once; load still arrives on
  * responses); the status says `stale` from that moment. When etcd answers again the whole prefix is
@@ -14,11 +17,16 @@ import { parseLoadReport, type LoadReport } from '../core/load-report.js';
 import { withoutLoad, type LoadFigures } from '../core/load-header.js';
 import { connectEtcd } from '../node/etcd-client.js';
 import { nodesPrefix, ETCD_MAX_RETRY_MS, type EtcdSettings } from '../core/etcd-settings.js';
+import { openRecord, verifyNode, type SignatureRefusal } from '../core/node-signature.js';
 import type { PoolSet } from './pool-set.js';
 import { MemberTable, type KnownNode, type Membership, type MembershipStatus, type MemberTableOptions } from './membership.js';
 
 export interface EtcdMembershipOptions extends MemberTableOptions {
   settings: EtcdSettings;
+  /** The fleet's node secret: only records signed with it join. Undefined: every well-formed record joins. */
+  secret?: Buffer;
+  /** Told of every record refused for its signature (to count it). */
+  onRefused?: (reason: SignatureRefusal, key: string) => void;
 }
 
 export class EtcdMembership implements Membership {
@@ -34,6 +42,8 @@ export class EtcdMembership implements Membership {
   #closed = false;
   #retry?: NodeJS.Timeout;
   #resyncing?: Promise<void>;
+  /** Keys whose refused record was logged already: one line per key, not one per write. */
+  readonly #refusedLogged = new Set<string>();
 
   constructor(pools: PoolSet, private readonly options: EtcdMembershipOptions) {
     this.#table = new MemberTable(pools, options);
@@ -130,9 +140,25 @@ export class EtcdMembership implements Membership {
   #onPut(kv: IKeyValue): void {
     const key = kv.key.toString();
     this.#revisions.set(key, BigInt(kv.mod_revision));
+    const { text, signature } = openRecord(kv.value.toString());
+    const secret = this.options.secret;
+    if (secret) {
+      // Records stay as written until the node changes them: no time window, only the MAC.
+      const check = verifyNode(secret, key.slice(this.#prefix.length), signature, text, Date.now(), Infinity);
+      if (!check.ok) {
+        this.options.onRefused?.(check.reason, key);
+        if (!this.#refusedLogged.has(key)) {
+          this.#refusedLogged.add(key);
+          this.options.log?.(`etcd record ${key} ignored: ${check.reason === 'missing' ? 'not signed' : `signature refused (${check.reason})`}; this gateway takes only nodes holding its node secret`);
+        }
+        this.#table.remove(key.slice(this.#prefix.length), 'its etcd record is no longer signed with the node secret');
+        return;
+      }
+      this.#refusedLogged.delete(key);
+    }
     let report: LoadReport;
     try {
-      report = withoutLoad(parseLoadReport(JSON.parse(kv.value.toString())));
+      report = withoutLoad(parseLoadReport(JSON.parse(text)));
       if (this.#prefix + report.nodeId !== key) throw new Error(`nodeId '${report.nodeId}' does not match the key`);
     } catch (err) {
       this.options.log?.(`etcd record ${key} ignored: ${(err as Error).message}`);
@@ -145,6 +171,7 @@ export class EtcdMembership implements Membership {
 
   #onDelete(kv: IKeyValue): void {
     const key = kv.key.toString();
+    this.#refusedLogged.delete(key);
     this.#revisions.set(key, BigInt(kv.mod_revision));
     this.#table.remove(key.slice(this.#prefix.length), 'lease expired or revoked in etcd');
   }

@@ -150,6 +150,7 @@ export class PeakEwmaPickPolicy implements PickPolicy {
       case 'ok':
       case 'client_error':
       case 'server_error':
+      case 'overloaded':
         // Every answer took real node time, errors included.
         if (Number.isFinite(latencyMs) && latencyMs >= 0) this.#sample(entry, latencyMs, nowMs);
         return;

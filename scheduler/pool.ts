@@ -1,8 +1,10 @@
 /**
  * The backends serving one (model, version), the pick policy over them, and the per-member state
  * that routing needs: weight from the pool's weight policy, in-flight count against the closed-loop
- * cap, drain state and outlier ejection. The pool decides who may be picked; the pick policy
- * (picker.ts) decides who is. Every method takes the clock value it acts at.
+ * cap and hard limit, drain state, the node's circuit breaker (circuit-breaker.ts: consecutive
+ * failures, transport errors and success-rate outliers open it) and a 503's Retry-After hold-off.
+ * The pool decides who may be picked; the pick policy (picker.ts) decides who is. Every method
+ * takes the clock value it acts at.
  */
 import type { Backend } from './backend.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
@@ -13,10 +15,33 @@ import { calibratedCapacities, calibratedThroughput } from './calibrated-capacit
 import type { PickMember, PickPolicy, ProbeAnswer } from './picker.js';
 import type { RoutingPolicy } from './routing-policy.js';
 import type { WeightInput } from './weight-policy.js';
+import { CircuitBreaker, DEFAULT_BASE_OPEN_MS, DEFAULT_FAILURES_TO_OPEN, DEFAULT_MAX_OPEN_MS, type BreakerState } from './circuit-breaker.js';
 
-export const DEFAULT_CONSECUTIVE_FAILURES_TO_EJECT = 5;
-export const DEFAULT_BASE_EJECTION_MS = 1_000;
-export const DEFAULT_MAX_EJECTION_MS = 30_000;
+/** The circuit breaker's settings (circuit-breaker.ts), under the names the pool has always used. */
+export const DEFAULT_CONSECUTIVE_FAILURES_TO_EJECT = DEFAULT_FAILURES_TO_OPEN;
+export const DEFAULT_BASE_EJECTION_MS = DEFAULT_BASE_OPEN_MS;
+export const DEFAULT_MAX_EJECTION_MS = DEFAULT_MAX_OPEN_MS;
+/**
+ * Without --max-in-flight-per-node, a node whose slots are known may hold at most this many times
+ * its in-flight cap (in-flight-guard.ts queueCap) before the pool refuses a request instead of
+ * over-admitting it: the soft cap sits a node out of the picker, this hard limit sheds. The 4×
+ * leaves room for the routing bench's bursts (which never reach it) while a sustained overload is
+ * refused at once with a Retry-After, not queued until it times out.
+ */
+export const DEFAULT_HARD_LIMIT_CAP_MULTIPLE = 4;
+/**
+ * Floor of that default: a 1-slot node's cap is a handful of requests, and a burst of concurrent
+ * clients (40 at once, split over gateway workers) is no overload the node's own queue cannot
+ * take. Shedding starts once a node holds this many, whatever its cap.
+ */
+export const MIN_DEFAULT_HARD_LIMIT = 32;
+/** Bounds of the Retry-After a saturated pool answers (whole seconds on HTTP, so 1 s at least there). */
+export const MIN_SATURATED_RETRY_AFTER_MS = 100;
+export const MAX_SATURATED_RETRY_AFTER_MS = 30_000;
+/** A node's Retry-After holds it off for at most this long, whatever it asked. */
+export const MAX_HOLD_OFF_MS = 30_000;
+/** Service time assumed for a member this gateway has no answer from yet (for Retry-After only). */
+const UNMEASURED_SERVICE_MS = 100;
 /** Outlier ejection never takes more than this share of a pool out (Envoy's panic threshold). */
 export const MAX_EJECTED_SHARE = 0.5;
 /**
@@ -76,6 +101,12 @@ export interface PoolOptions {
    * flight, the policy's choice always stands).
    */
   queueBudget?: number;
+  /**
+   * Hard limit of requests in flight on one node (--max-in-flight-per-node): with every routable
+   * member at it, the pool refuses (pool_saturated). Undefined: DEFAULT_HARD_LIMIT_CAP_MULTIPLE ×
+   * the member's cap, at least MIN_DEFAULT_HARD_LIMIT (none where the cap is unknown or the guard is off).
+   */
+  maxInFlightPerNode?: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
@@ -105,12 +136,13 @@ export class PoolMember implements PickMember, DelayCandidate {
   inFlight = 0;
   requests = 0;
   failures = 0;
-  consecutiveFailures = 0;
   /** Answers since the last success-rate check: successes (client errors count as such) and server errors. */
   intervalSuccesses = 0;
   intervalServerErrors = 0;
-  ejections = 0;
-  ejectedUntilMs = -Infinity;
+  /** Closed, open or half-open (circuit-breaker.ts); the pool's outlier ejection opens it too. */
+  readonly breaker: CircuitBreaker;
+  /** The node answered 503 with a Retry-After: nothing is sent to it before this clock value. */
+  holdOffUntilMs = -Infinity;
   /**
    * Set by a transport failure at this clock value: the node gave no answer, so it stays out until
    * a load report received after that moment shows it alive (a dead node never sends one, and is
@@ -128,16 +160,37 @@ export class PoolMember implements PickMember, DelayCandidate {
   /** Its slots as counted in the pool's total (BackendPool #slotsTotal). */
   countedSlots = 0;
 
-  constructor(public spec: MemberSpec, readonly joinedAtMs: number) {
+  /** Requests it may hold at all (PoolOptions.maxInFlightPerNode); the pool sets it with the cap. */
+  hardLimit = Infinity;
+
+  constructor(public spec: MemberSpec, readonly joinedAtMs: number, options: PoolOptions = DEFAULT_POOL_OPTIONS) {
     this.weight = spec.staticWeight ?? spec.capacity;
+    this.breaker = new CircuitBreaker({
+      failuresToOpen: options.consecutiveFailuresToEject, baseOpenMs: options.baseEjectionMs, maxOpenMs: options.maxEjectionMs,
+    });
   }
 
   get id(): string {
     return this.spec.id;
   }
 
+  /** When its breaker's current or last open time ends. */
+  get ejectedUntilMs(): number {
+    return this.breaker.openUntilMs;
+  }
+
+  get ejections(): number {
+    return this.breaker.openings;
+  }
+
+  /** Out of rotation: breaker open (or half-open with its probe out), or unreachable until a report. */
   isEjected(nowMs: number): boolean {
-    return nowMs < this.ejectedUntilMs || this.unreachableSinceMs !== undefined;
+    return !this.breaker.allows(nowMs) || this.unreachableSinceMs !== undefined;
+  }
+
+  /** Whether it takes traffic now or soon (half-open, or held off by a Retry-After): ready, reachable, breaker not open. */
+  routable(nowMs: number): boolean {
+    return this.state === 'ready' && this.unreachableSinceMs === undefined && this.breaker.state(nowMs) !== 'open';
   }
 
   /** Executions the node runs at once, by its last report or its spec; undefined when unknown. */
@@ -155,6 +208,10 @@ export interface PoolMemberView {
   in_flight: number;
   requests: number;
   failures: number;
+  /** Its circuit breaker (circuit-breaker.ts). */
+  breaker: BreakerState;
+  /** Set while its Retry-After holds it off: ms left. */
+  hold_off_ms?: number;
 }
 
 /**
@@ -170,13 +227,18 @@ export class PoolAttempt {
     readonly pickedAtMs: number,
     private readonly onCallEnded?: (outcome: ReleaseOutcome, latencyMs: number, nowMs: number) => void,
     private readonly call?: OutstandingCall,
+    /** It is the half-open breaker's one probe: its outcome closes or reopens the breaker. */
+    readonly probe = false,
   ) {}
 
-  /** Ends the call once; later calls are ignored (a retry loop may reach it twice on an error path). */
-  end(outcome: ReleaseOutcome, nowMs: number): void {
+  /**
+   * Ends the call once; later calls are ignored (a retry loop may reach it twice on an error path).
+   * `retryAfterMs`: an `overloaded` answer's Retry-After, which holds the node off that long.
+   */
+  end(outcome: ReleaseOutcome, nowMs: number, retryAfterMs?: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.pool.release(this.member, outcome, nowMs, this.call);
+    this.pool.release(this.member, outcome, nowMs, this.call, this.probe, retryAfterMs);
     this.onCallEnded?.(outcome, nowMs - this.pickedAtMs, nowMs);
   }
 }
@@ -190,7 +252,10 @@ export interface PoolView {
 
 export class BackendPool {
   readonly #members = new Map<string, PoolMember>();
+  /** Members whose breaker is not closed or that are unreachable: visited on each pick to expire. */
   readonly #ejected = new Set<PoolMember>();
+  /** Members held off by a Retry-After. */
+  readonly #heldOff = new Set<PoolMember>();
   readonly #picker: PickPolicy;
   /**
    * The pool's typical service time per slot and weight unit, ms × weight / slots, over the
@@ -235,7 +300,7 @@ export class BackendPool {
       this.#refreshCap(existing, nowMs);
       return existing;
     }
-    const member = new PoolMember(spec, nowMs);
+    const member = new PoolMember(spec, nowMs, this.options);
     this.#members.set(spec.id, member);
     this.#picker.add(member);
     this.recomputeWeights(nowMs);
@@ -247,6 +312,7 @@ export class BackendPool {
     if (!member) return false;
     this.#members.delete(id);
     this.#ejected.delete(member);
+    this.#heldOff.delete(member);
     this.#inFlightTotal -= member.inFlight;
     this.#slotsTotal -= member.countedSlots;
     this.#picker.remove(id);
@@ -377,8 +443,30 @@ export class BackendPool {
     this.#inFlightTotal++;
     chosen.requests++;
     chosen.lastPickedAtMs = nowMs;
-    if (chosen.inFlight >= chosen.cap) this.#refreshEligibility(chosen, nowMs);
-    return new PoolAttempt(this, chosen, nowMs, onCallEnded, call);
+    const probe = chosen.breaker.sent(nowMs);
+    if (probe || chosen.inFlight >= chosen.cap || chosen.inFlight >= chosen.hardLimit) this.#refreshEligibility(chosen, nowMs);
+    return new PoolAttempt(this, chosen, nowMs, onCallEnded, call, probe);
+  }
+
+  /**
+   * When no member can take a request although some are routable (every one at its hard limit or
+   * held off by its Retry-After): how long until one likely can, in ms, for the Retry-After of a
+   * pool_saturated refusal. Undefined when no member is routable at all (that is no_backend).
+   * The least over members of max(hold-off left, expected delay of one more request there).
+   */
+  saturatedRetryAfterMs(nowMs: number): number | undefined {
+    let best: number | undefined;
+    for (const m of this.#members.values()) {
+      if (!m.routable(nowMs) || !(m.weight > 0)) continue;
+      const serviceMs = m.latency.estimateMs(nowMs) ?? UNMEASURED_SERVICE_MS;
+      const slots = m.slots !== undefined && m.slots >= 1 ? m.slots : 1;
+      // expectedDelay is in units of one service time per slot / weight: scale it to this member's ms.
+      const delayMs = (expectedDelay(m) * m.weight * serviceMs) / slots;
+      const wait = Math.max(m.holdOffUntilMs - nowMs, delayMs);
+      if (best === undefined || wait < best) best = wait;
+    }
+    if (best === undefined) return undefined;
+    return Math.round(Math.min(Math.max(best, MIN_SATURATED_RETRY_AFTER_MS), MAX_SATURATED_RETRY_AFTER_MS));
   }
 
   /**
@@ -387,24 +475,28 @@ export class BackendPool {
    * `call`: the attempt's outstanding call; only an `ok` answer counts as a latency sample (an
    * error is often fast, and would make a failing node look quick).
    */
-  release(member: PoolMember, outcome: ReleaseOutcome, nowMs: number, call?: OutstandingCall): void {
+  release(member: PoolMember, outcome: ReleaseOutcome, nowMs: number, call?: OutstandingCall, probe = false, retryAfterMs?: number): void {
     if (this.#members.get(member.id) !== member) return;
     if (call) member.latency.end(call, nowMs, outcome === 'ok');
     if (member.inFlight > 0) {
       member.inFlight--;
       this.#inFlightTotal = Math.max(0, this.#inFlightTotal - 1);
     }
-    if (outcome === 'cancelled') {
-      // Neither a success nor a failure of the node.
+    const breaker = member.breaker;
+    if (outcome === 'cancelled' || outcome === 'overloaded') {
+      // Neither a success nor a failure of the node; an overloaded node asked for time, and gets it.
+      breaker.neutral(probe);
+      if (outcome === 'overloaded' && retryAfterMs !== undefined && retryAfterMs > 0) this.#holdOff(member, nowMs, retryAfterMs);
     } else if (outcome === 'ok' || outcome === 'client_error') {
-      member.consecutiveFailures = 0;
+      breaker.succeeded(nowMs, probe);
       member.intervalSuccesses++;
     } else {
       if (outcome === 'server_error') member.intervalServerErrors++;
       member.failures++;
-      member.consecutiveFailures++;
+      const wantsOpen = breaker.failed(probe);
       if (outcome === 'transport_error') this.eject(member.id, nowMs, { untilReport: member.report !== undefined });
-      else if (member.consecutiveFailures >= this.options.consecutiveFailuresToEject) this.eject(member.id, nowMs);
+      else if (probe) this.#open(member, nowMs); // it was out already: no share to check
+      else if (wantsOpen && !this.eject(member.id, nowMs)) breaker.forgive();
     }
     this.#refreshEligibility(member, nowMs);
   }
@@ -415,24 +507,22 @@ export class BackendPool {
    */
   eject(id: string, nowMs: number, options: { untilReport?: boolean } = {}): boolean {
     const member = this.#members.get(id);
-    if (!member || member.isEjected(nowMs)) return false;
+    if (!member || member.unreachableSinceMs !== undefined || member.breaker.state(nowMs) === 'open') return false;
     if (this.#members.size <= 1) return false;
     this.#expireEjections(nowMs);
-    const maxEjected = Math.max(1, Math.floor(this.#members.size * MAX_EJECTED_SHARE));
-    if (this.#ejected.size + 1 > maxEjected) return false;
-    const duration = Math.min(this.options.baseEjectionMs * 2 ** member.ejections, this.options.maxEjectionMs);
-    member.ejections++;
-    member.ejectedUntilMs = nowMs + duration;
-    member.consecutiveFailures = 0;
+    // A half-open member is already counted out: opening it again takes no one more out.
+    if (!this.#ejected.has(member)) {
+      const maxEjected = Math.max(1, Math.floor(this.#members.size * MAX_EJECTED_SHARE));
+      if (this.#ejected.size + 1 > maxEjected) return false;
+    }
     if (options.untilReport) member.unreachableSinceMs = nowMs;
-    this.#ejected.add(member);
-    this.#refreshEligibility(member, nowMs);
+    this.#open(member, nowMs);
     return true;
   }
 
-  /** Whether any member takes traffic now (ready and not ejected); what readiness asks. */
+  /** Whether any member takes traffic now or after a probe (ready, breaker not open); what readiness asks. */
   hasRoutableMember(nowMs: number): boolean {
-    for (const m of this.#members.values()) if (m.state === 'ready' && !m.isEjected(nowMs)) return true;
+    for (const m of this.#members.values()) if (m.routable(nowMs)) return true;
     return false;
   }
 
@@ -450,6 +540,8 @@ export class BackendPool {
         in_flight: m.inFlight,
         requests: m.requests,
         failures: m.failures,
+        breaker: m.breaker.state(nowMs),
+        ...(m.holdOffUntilMs > nowMs ? { hold_off_ms: Math.ceil(m.holdOffUntilMs - nowMs) } : {}),
       })),
     };
   }
@@ -527,6 +619,7 @@ export class BackendPool {
     this.#slotsTotal += slots - member.countedSlots;
     member.countedSlots = slots;
     member.cap = this.#guarded ? queueCap(member.slots, member.weight, this.#budget) : Infinity;
+    member.hardLimit = this.options.maxInFlightPerNode ?? Math.max(DEFAULT_HARD_LIMIT_CAP_MULTIPLE * member.cap, MIN_DEFAULT_HARD_LIMIT);
     this.#refreshEligibility(member, nowMs);
   }
 
@@ -555,22 +648,45 @@ export class BackendPool {
    * would lose it. Send it to the member with the shortest expected delay instead (O(n), only then).
    */
   #leastLoadedAtCap(nowMs: number, exclude?: ReadonlySet<string>): PoolMember | undefined {
+    // Up to each member's hard limit: past it the pool refuses (saturatedRetryAfterMs), never queues.
     const candidates = [...this.#members.values()]
-      .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id));
+      .filter((m) => m.state === 'ready' && !m.isEjected(nowMs) && m.weight > 0 && !exclude?.has(m.id) &&
+        m.inFlight < m.hardLimit && !(m.holdOffUntilMs > nowMs));
     return chooseShortestExpectedDelay(candidates, (m) => this.#delayWeight(m, nowMs));
   }
 
-  /** Only ejected members are visited, so a pick stays independent of pool size. */
+  /** Opens a member's breaker and counts it out of rotation. */
+  #open(member: PoolMember, nowMs: number): void {
+    member.breaker.trip(nowMs);
+    this.#ejected.add(member);
+    this.#refreshEligibility(member, nowMs);
+  }
+
+  #holdOff(member: PoolMember, nowMs: number, retryAfterMs: number): void {
+    member.holdOffUntilMs = Math.max(member.holdOffUntilMs, nowMs + Math.min(retryAfterMs, MAX_HOLD_OFF_MS));
+    this.#heldOff.add(member);
+  }
+
+  /**
+   * Only members out of rotation are visited, so a pick stays independent of pool size: an open
+   * breaker that turned half-open makes its member eligible for the probe; a closed one and a
+   * reachable member leave the set.
+   */
   #expireEjections(nowMs: number): void {
     for (const m of this.#ejected) {
-      if (m.isEjected(nowMs)) continue;
-      this.#ejected.delete(m);
+      if (m.breaker.state(nowMs) === 'closed' && m.unreachableSinceMs === undefined) this.#ejected.delete(m);
+      this.#refreshEligibility(m, nowMs);
+    }
+    for (const m of this.#heldOff) {
+      if (m.holdOffUntilMs > nowMs) continue;
+      this.#heldOff.delete(m);
       this.#refreshEligibility(m, nowMs);
     }
   }
 
   #refreshEligibility(member: PoolMember, nowMs: number): void {
-    const eligible = member.state === 'ready' && !member.isEjected(nowMs) && member.inFlight < member.cap;
+    const eligible = member.state === 'ready' && !member.isEjected(nowMs) && !(member.holdOffUntilMs > nowMs) &&
+      member.inFlight < member.cap && member.inFlight < member.hardLimit;
     if (eligible !== member.eligible) {
       member.eligible = eligible;
       this.#picker.setEligible(member.id, eligible);

@@ -86,6 +86,15 @@ export class NodeRegistry implements Membership {
     this.#sweepTimer.unref();
   }
 
+  /**
+   * Keeps every member as it is from now on: a gateway that is shutting down stops listening, so
+   * heartbeats no longer reach it, and evicting their silent senders would fail over the very
+   * requests it is waiting for.
+   */
+  stopEvicting(): void {
+    clearInterval(this.#sweepTimer);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer);
     await this.#table.close();

@@ -55,6 +55,7 @@ export interface InferenceServiceOptions {
 
 export class InferenceService {
   #live = true;
+  #inFlight = 0;
   readonly #deadlines = new DeadlineTimer();
   readonly #target: ServingTarget;
 
@@ -73,6 +74,11 @@ export class InferenceService {
   /** Ready when started and every served model takes requests. */
   isReady(): boolean {
     return this.options.started() && this.#target.ready();
+  }
+
+  /** Inferences taken and not yet answered, both doors together (a graceful shutdown waits on it). */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   markNotLive(): void {
@@ -130,6 +136,7 @@ export class InferenceService {
     const { metrics } = this.options;
     const pending = metrics?.pendingRequests(request.model);
     pending?.inc();
+    this.#inFlight++;
     const limitMs = this.options.requestTimeoutMs;
     const timeoutMs = request.timeoutMs === undefined ? limitMs : Math.min(request.timeoutMs, limitMs);
     const deadlineMs = Date.now() + timeoutMs;
@@ -153,6 +160,7 @@ export class InferenceService {
     return work.then((answer) => {
       this.#deadlines.unwatch(watch);
       pending?.dec();
+      this.#inFlight--;
       if (metrics) {
         const version = answer.modelVersion ?? request.version ?? '';
         if (answer.status < 400) {
@@ -167,6 +175,7 @@ export class InferenceService {
     }, (err: unknown) => {
       this.#deadlines.unwatch(watch);
       pending?.dec();
+      this.#inFlight--;
       const error = asInferError(err);
       this.recordFailure(request.model, request.version, error);
       if (error.code === 'INTERNAL') this.options.logError?.(`request ${request.requestId} to model '${request.model}' failed: ${error.message}`);

@@ -61,6 +61,9 @@ export interface ModelSeries {
   compute: HistogramChild;
 }
 
+/** infergate_backend_breaker_state's values: higher is worse, so workers merge by max. */
+const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+
 export class Metrics {
   /** By model, then version: two lookups on strings the caller has, cheaper than building a key. */
   readonly #series = new Map<string, Map<string, ModelSeries>>();
@@ -77,6 +80,8 @@ export class Metrics {
   readonly computeDuration: LocalHistogram;
   readonly pending: Gauge<'model'>;
   readonly retries: Counter<'model' | 'version' | 'reason'>;
+  /** Requests the access control turned away (service/access-control.ts); `key` is the key's name, never the key. */
+  readonly authRefusals: Counter<'reason' | 'key'>;
   /** What the metrics port serves: this process's registry. */
   readonly source = { contentType: this.registry.contentType, read: () => this.registry.metrics() };
 
@@ -101,6 +106,7 @@ export class Metrics {
       },
     });
     this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests sent again to another backend', labelNames: ['model', 'version', 'reason'], registers });
+    this.authRefusals = new Counter({ name: 'infergate_auth_refusals_total', help: 'Requests refused by API key checks (401, 403, 429 over a key limit), by reason and key name', labelNames: ['reason', 'key'], registers });
     if (options.pools) this.#registerNodeGauges(options.pools);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'infergate_' });
   }
@@ -175,7 +181,7 @@ export class Metrics {
     const labelNames = ['model', 'version', 'node'] as const;
     // With gateway workers the primary sums every worker's registry; `aggregator` says how a
     // figure of one node combines across workers.
-    type Aggregate = 'sum' | 'first' | 'min' | 'average';
+    type Aggregate = 'sum' | 'first' | 'min' | 'max' | 'average';
     const perNode = (name: string, help: string, aggregator: Aggregate, read: (n: ReturnType<PoolSet['view']>[number]['nodes'][number]) => number) =>
       new Gauge({
         name, help, labelNames, registers, aggregator,
@@ -194,5 +200,6 @@ export class Metrics {
     perNode('infergate_backend_requests', 'Requests this gateway sent to a backend', 'sum', (n) => n.requests);
     perNode('infergate_backend_failures', 'Failed attempts on a backend', 'sum', (n) => n.failures);
     perNode('infergate_backend_ready', '1 when the backend takes traffic (in every gateway worker), 0 when draining or ejected', 'min', (n) => (n.state === 'ready' ? 1 : 0));
+    perNode('infergate_backend_breaker_state', 'Circuit breaker of a backend: 0 closed, 1 half-open (one probe lets through), 2 open (worst over gateway workers)', 'max', (n) => BREAKER_STATE_VALUE[n.breaker]);
   }
 }

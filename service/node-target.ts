@@ -97,6 +97,7 @@ export class NodeTarget implements ServingTarget {
       nodes: [{
         id: nodeId, url, state: e.accepting ? 'ready' : 'draining', weight: capacity, capacity,
         in_flight: e.inFlight, requests: e.answered, failures: e.failed,
+        breaker: 'closed', // a node does not break its own circuit
       }],
     })));
   }

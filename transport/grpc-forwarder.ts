@@ -7,20 +7,27 @@
  * deadline, and a cancelled request cancels the call, so the node drops it from its queue.
  *
  * A status the node sent itself (it carries the infergate-http-status trailer) becomes the
- * answer's HTTP-style status and message, so the router's rules (503 retried once) work as for
- * HTTP. An UNAVAILABLE without it means no answer came (refused, reset, unreachable): a
+ * answer's HTTP-style status and message, so the router's rules (503 retried within the budget)
+ * work as for HTTP, and its pushback trailer (grpc-retry-pushback-ms, else retry-after in seconds)
+ * becomes the answer's retryAfterMs. Nothing here retries: the router's loop is the only one. An UNAVAILABLE without it means no answer came (refused, reset, unreachable): a
  * TransportError, and the router sends the call elsewhere.
  */
 import { LOAD_HEADER, parseLoadHeader, type LoadFigures } from '../core/load-header.js';
 import { Client, Metadata, credentials, status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import { InferError, TransportError, fromGrpcStatus } from '../core/errors.js';
-import { REQUEST_ID } from '../core/http-headers.js';
+import { InferError, TransportError, fromGrpcStatus, parseRetryAfter } from '../core/errors.js';
+import { REQUEST_ID, RETRY_AFTER } from '../core/http-headers.js';
+import type { ClientTls } from '../core/tls-files.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
-  GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, GRPC_MESSAGE_CONTENT_TYPE, HTTP_STATUS_TRAILER, MODEL_INFER_PATH, grpcErrorAnswer, withModelVersion,
+  GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES, GRPC_MESSAGE_CONTENT_TYPE, HTTP_STATUS_TRAILER, MODEL_INFER_PATH, RETRY_PUSHBACK_TRAILER, grpcErrorAnswer, withModelVersion,
 } from '../core/kserve-grpc-envelope.js';
 
+/** A target written `grpcs://host:port` is reached over TLS; `host:port` (or `grpc://`) in plaintext. */
+export const GRPC_TLS_SCHEME = 'grpcs://';
+
 export interface GrpcForwarderOptions {
+  /** Trust (and client certificate) for TLS targets; without a CA the system's roots are trusted. */
+  tls?: ClientTls;
   /** Largest message either way (the gateway's --grpc-max-message-bytes). */
   maxMessageBytes: number;
   /** The load figures a node's answer carried in its trailing metadata (core/load-header.ts). */
@@ -34,12 +41,17 @@ export class GrpcForwarder {
   /** Calls waiting for an answer, cut when the forwarder closes (the node was evicted). */
   readonly #inFlight = new Set<ClientUnaryCall>();
 
-  /** `target`: the node's gRPC address as grpc-js takes it, `host:port`. */
   readonly #onLoad?: (load: LoadFigures) => void;
 
+  /** `target`: the node's gRPC address, `host:port`, or `grpcs://host:port` for a TLS door. */
   constructor(readonly target: string, options: GrpcForwarderOptions) {
     this.#onLoad = options.onLoad;
-    this.#client = new Client(target, credentials.createInsecure(), {
+    const tls = target.startsWith(GRPC_TLS_SCHEME);
+    const address = tls ? target.slice(GRPC_TLS_SCHEME.length) : target;
+    const channel = tls
+      ? credentials.createSsl(options.tls?.ca ?? null, options.tls?.key ?? null, options.tls?.cert ?? null)
+      : credentials.createInsecure();
+    this.#client = new Client(address, channel, {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': options.maxMessageBytes,
       'grpc-node.flow_control_window': GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES,
@@ -88,7 +100,9 @@ export class GrpcForwarder {
     const answered = err.metadata?.get(HTTP_STATUS_TRAILER)[0];
     const httpStatus = Number(answered);
     if (answered !== undefined && Number.isInteger(httpStatus)) {
-      resolve(grpcErrorAnswer(httpStatus, err.details));
+      const answer = grpcErrorAnswer(httpStatus, err.details);
+      const retryAfterMs = pushbackOf(err);
+      resolve(retryAfterMs === undefined ? answer : { ...answer, retryAfterMs });
       return;
     }
     const message = `backend ${this.target} (gRPC): ${err.details}`;
@@ -96,4 +110,12 @@ export class GrpcForwarder {
     else if (err.code === status.DEADLINE_EXCEEDED) reject(new InferError('DEADLINE_EXCEEDED', `${message}: no answer before the request's deadline`, 'backend_timeout'));
     else reject(new InferError(fromGrpcStatus(err.code), message, 'backend_error'));
   }
+}
+
+/** The node's pushback: grpc-retry-pushback-ms (ms) or else retry-after (seconds); undefined if neither. */
+function pushbackOf(err: ServiceError): number | undefined {
+  const ms = err.metadata?.get(RETRY_PUSHBACK_TRAILER)[0];
+  if (typeof ms === 'string' && /^\d{1,9}$/.test(ms.trim())) return Number(ms);
+  const seconds = err.metadata?.get(RETRY_AFTER)[0];
+  return typeof seconds === 'string' ? parseRetryAfter(seconds) : undefined;
 }

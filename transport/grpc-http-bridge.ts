@@ -30,7 +30,11 @@ export async function inferGrpcOverHttp(call: InferCall, version: string, maxTen
     payload: { format: 'kserve-http', body: encoded.body, headerLength: String(encoded.headerLength), contentType: encoded.contentType },
   }, version);
   const body = Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
-  if (answer.status !== 200) return grpcErrorAnswer(answer.status, httpErrorMessage(answer.status, body));
+  if (answer.status !== 200) {
+    const error = grpcErrorAnswer(answer.status, httpErrorMessage(answer.status, body));
+    // The node's Retry-After goes on as the gRPC pushback.
+    return answer.retryAfterMs === undefined ? error : { ...error, retryAfterMs: answer.retryAfterMs };
+  }
   const response = parseBinaryInferResponse(body, parseInferenceHeaderLength(answer.headerLength));
   return { ...encodeGrpcInferResponse(response), modelVersion: answer.modelVersion ?? version };
 }

@@ -6,7 +6,9 @@
  * (compressed as the node sent it). No tensor is decoded on the way. What is left of the request's deadline
  * travels in the infergate-timeout-ms header, and an aborted call aborts the upstream request, so
  * the node drops it from its queue. Failures that mean "the node did not answer" become
- * TransportError, so the router sends the call elsewhere.
+ * TransportError, so the router sends the call elsewhere. A node's Retry-After (on its 503) becomes
+ * the answer's retryAfterMs: the router holds the node off that long and a gateway passes it on.
+ * Nothing here retries: the router's loop is the only one (undici retries no POST).
  *
  * A gRPC inference goes to the node's gRPC door, as it came, when the node advertises one
  * (grpc-forwarder.ts); to a node without one it goes over HTTP, re-encoded (grpc-http-bridge.ts).
@@ -14,10 +16,10 @@
 import { parseLoadProbe, type LoadProbe } from '../core/load-probe.js';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Cancellation } from '../core/cancellation.js';
-import { InferError, TransportError, fromHttpStatus } from '../core/errors.js';
+import { InferError, TransportError, fromHttpStatus, parseRetryAfter } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
-  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, TIMEOUT_MS,
+  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, RETRY_AFTER, TIMEOUT_MS,
 } from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
@@ -25,6 +27,7 @@ import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../core/kserve-grpc-envelope.js'
 import { LOAD_HEADER, parseLoadHeader, type LoadFigures } from '../core/load-header.js';
 import { GrpcForwarder } from './grpc-forwarder.js';
 import { inferGrpcOverHttp } from './grpc-http-bridge.js';
+import type { ClientTls } from '../core/tls-files.js';
 
 export const DEFAULT_BACKEND_CONNECTIONS = 64;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1_000;
@@ -50,12 +53,20 @@ export interface RemoteBackendOptions {
    * as the answer arrives: how a gateway learns a node's load from its own traffic, without heartbeats.
    */
   onLoad?: (load: LoadFigures) => void;
+  /**
+   * Trust (and client certificate, for mutual TLS) for an https:// node and a grpcs:// gRPC door;
+   * the gateway's --backend-ca, --backend-cert and --backend-key.
+   */
+  tls?: ClientTls;
 }
 
 /** Error codes (undici's and the socket layer's) that mean the request got no answer. */
 const TRANSPORT_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+  // A TLS handshake that failed (certificate not trusted, wrong name, protocol): the node got no request.
+  'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
 /** Satisfies the scheduler's Backend contract by shape: a transport does not import from the layer above it. */
@@ -69,7 +80,8 @@ export class RemoteBackend {
     this.#options = options;
     this.#pool = new Pool(url, {
       connections: options.connections ?? DEFAULT_BACKEND_CONNECTIONS,
-      connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
+      // The TLS material only matters for an https:// URL; undici ignores it for http://.
+      connect: { timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, ...options.tls },
       pipelining: 1,
     });
   }
@@ -87,7 +99,9 @@ export class RemoteBackend {
     if (this.#grpc?.target !== target) {
       // First gRPC call, or the node moved its gRPC door: calls still on the old channel get a while to finish.
       const previous = this.#grpc;
-      this.#grpc = new GrpcForwarder(target, { maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES, onLoad: this.#options.onLoad });
+      this.#grpc = new GrpcForwarder(target, {
+        maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES, onLoad: this.#options.onLoad, tls: this.#options.tls,
+      });
       if (previous) setTimeout(() => previous.close(), CONTROL_REQUEST_TIMEOUT_MS).unref();
     }
     return this.#grpc.infer(call, version);
@@ -213,6 +227,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #contentType = JSON_CONTENT_TYPE;
   #headerLength: string | undefined;
   #contentEncoding: string | undefined;
+  #retryAfterMs: number | undefined;
   #chunks: Buffer[] = [];
   #settled = false;
 
@@ -239,6 +254,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       if (name === CONTENT_TYPE) this.#contentType = rawHeaders[i + 1].toString('latin1');
       else if (name === INFERENCE_HEADER_CONTENT_LENGTH) this.#headerLength = rawHeaders[i + 1].toString('latin1');
       else if (name === CONTENT_ENCODING) this.#contentEncoding = rawHeaders[i + 1].toString('latin1');
+      else if (name === RETRY_AFTER) this.#retryAfterMs = parseRetryAfter(rawHeaders[i + 1].toString('latin1'));
       else if (name === LOAD_HEADER && this.onLoad) {
         const load = parseLoadHeader(rawHeaders[i + 1].toString('latin1'));
         if (load) this.onLoad(load);
@@ -255,10 +271,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.#settle()) return;
     const body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
-    this.resolve({
+    const answer: WireAnswer = {
       status: this.#status, contentType: this.#contentType, headerLength: this.#headerLength, contentEncoding: this.#contentEncoding,
       body, modelVersion: this.version,
-    });
+    };
+    this.resolve(this.#retryAfterMs === undefined ? answer : { ...answer, retryAfterMs: this.#retryAfterMs });
   }
 
   onError(err: Error): void {

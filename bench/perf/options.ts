@@ -48,7 +48,12 @@ export interface BenchSettings {
   reportDir?: string;
   label?: string;
   compareFiles: string[];
+  /** --api-key, else INFERGATE_API_KEY; sent on every call, never written to any output. */
+  apiKey?: string;
 }
+
+/** Where the bench reads its API key when --api-key is not given (keeps it off the command line). */
+export const BENCH_API_KEY_ENV = 'INFERGATE_API_KEY';
 
 export type FlagValues = Readonly<Record<string, string | boolean | string[] | undefined>>;
 
@@ -135,9 +140,11 @@ export function benchSettingsFrom(values: FlagValues): BenchSettings {
     throw err instanceof BenchError ? err : badArgument((err as Error).message);
   }
 
+  const apiKey = optionalString(values, 'api-key') ?? (process.env[BENCH_API_KEY_ENV] || undefined);
   return {
     protocol,
     ...(url !== undefined ? { url } : {}),
+    ...(apiKey !== undefined ? { apiKey } : {}),
     model,
     ...(optionalString(values, 'model-version') !== undefined ? { version: optionalString(values, 'model-version') } : {}),
     binary,

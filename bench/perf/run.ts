@@ -67,6 +67,7 @@ export async function runBench(settings: BenchSettings, command: string, io: Ben
     binary: settings.binary,
     connections: settings.connections,
     timeoutMs: settings.timeoutMs,
+    ...(settings.apiKey !== undefined ? { apiKey: settings.apiKey } : {}),
   });
   try {
     await checkReachable(target);

@@ -21,16 +21,18 @@ function inferenceService(): ServiceClientConstructor {
   return serviceConstructor;
 }
 
-function unary<T>(client: Client, method: string, message: object, timeoutMs: number): Promise<T> {
+function unary<T>(client: Client, method: string, message: object, timeoutMs: number, apiKey?: string): Promise<T> {
   const fn = (client as unknown as Record<string, (r: object, m: Metadata, o: object, cb: (e: ServiceError | null, v?: T) => void) => void>)[method];
+  const metadata = new Metadata();
+  if (apiKey !== undefined) metadata.set('authorization', `Bearer ${apiKey}`);
   return new Promise((resolve, reject) => {
-    fn.call(client, message, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => (err ? reject(err) : resolve(value as T)));
+    fn.call(client, message, metadata, { deadline: Date.now() + timeoutMs }, (err, value) => (err ? reject(err) : resolve(value as T)));
   });
 }
 
 export function grpcTarget(spec: TargetSpec): BenchTarget {
   const address = targetAddress('grpc', spec.url);
-  const client = new InferenceGrpcClient(address, { timeoutMs: spec.timeoutMs });
+  const client = new InferenceGrpcClient(address, { timeoutMs: spec.timeoutMs, apiKey: spec.apiKey });
   const Service = inferenceService();
   const admin = new Service(address, credentials.createInsecure());
   const request = { name: spec.model, version: spec.version ?? '' };
@@ -41,7 +43,7 @@ export function grpcTarget(spec: TargetSpec): BenchTarget {
     modelMetadata: () => client.modelMetadata(spec.model, spec.version),
     async maxBatchSize() {
       try {
-        const answer = await unary<{ config?: { max_batch_size?: number } }>(admin, 'ModelConfig', request, spec.timeoutMs);
+        const answer = await unary<{ config?: { max_batch_size?: number } }>(admin, 'ModelConfig', request, spec.timeoutMs, spec.apiKey);
         const value = Number(answer.config?.max_batch_size);
         return Number.isInteger(value) && value >= 0 ? value : undefined;
       } catch {
@@ -50,7 +52,7 @@ export function grpcTarget(spec: TargetSpec): BenchTarget {
     },
     async statistics() {
       try {
-        return statisticsFromAnswer(await unary(admin, 'ModelStatistics', request, spec.timeoutMs), spec.version);
+        return statisticsFromAnswer(await unary(admin, 'ModelStatistics', request, spec.timeoutMs, spec.apiKey), spec.version);
       } catch {
         return undefined;
       }

@@ -8,7 +8,7 @@ import { targetAddress } from './target.js';
 
 export function httpTarget(spec: TargetSpec): BenchTarget {
   const origin = targetAddress('http', spec.url);
-  const client = new InferenceHttpClient(origin, { connections: spec.connections, timeoutMs: spec.timeoutMs });
+  const client = new InferenceHttpClient(origin, { connections: spec.connections, timeoutMs: spec.timeoutMs, apiKey: spec.apiKey });
   const encoding = spec.binary ? 'binary' : 'json';
   // The client library has no statistics call: GETs on a connection of their own, apart from the load's.
   const statsPool = new Pool(origin, { connections: 1 });
@@ -30,7 +30,8 @@ export function httpTarget(spec: TargetSpec): BenchTarget {
     },
     async statistics() {
       try {
-        const answer = await statsPool.request({ method: 'GET', path: `${modelPath}/stats`, headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs });
+        const headers = spec.apiKey === undefined ? {} : { authorization: `Bearer ${spec.apiKey}` };
+        const answer = await statsPool.request({ method: 'GET', path: `${modelPath}/stats`, headers, headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs });
         const text = await answer.body.text();
         if (answer.statusCode !== 200) return undefined;
         return statisticsFromAnswer(JSON.parse(text), spec.version);

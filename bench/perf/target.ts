@@ -38,6 +38,8 @@ export interface TargetSpec {
   connections: number;
   /** Default time for the calls that are not inference (metadata, statistics). */
   timeoutMs: number;
+  /** The server's API key, sent on every call. */
+  apiKey?: string;
 }
 
 /** `-u` in any of the forms perf_analyzer users type: host:port, or with a scheme. */

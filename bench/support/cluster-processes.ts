@@ -83,6 +83,10 @@ export interface NodeProcessOptions {
   url?: string;
   /** Log lines kept (the tail), for failure messages. */
   logTailLines?: number;
+  /** Variables added to this process's environment for the child (e.g. NODE_OPTIONS for a probe). */
+  env?: NodeJS.ProcessEnv;
+  /** A command the child is started through, e.g. `['ip', 'netns', 'exec', NS]`; it must exec node (same pid), not fork it. */
+  launcher?: string[];
 }
 
 /**
@@ -106,7 +110,9 @@ export class NodeProcess {
   constructor(readonly name: string, script: string, args: string[], options: NodeProcessOptions = {}) {
     this.url = options.url ?? '';
     this.#logTailLines = options.logTailLines ?? LOG_TAIL_LINES;
-    this.child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+    this.child = spawn(command, [...launcherArgs, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     LIVE_CHILDREN.add(this.child);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
@@ -235,6 +241,8 @@ export interface GatewayOptions {
   /** Membership from etcd (`--etcd`), instead of heartbeats. */
   etcd?: string;
   extraArgs?: string[];
+  /** Variables added to the gateway's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class GatewayProcess extends InfergateProcess {}
@@ -288,7 +296,7 @@ export class Cluster {
     if (options.workers !== undefined) args.push('--workers', String(options.workers));
     if (options.etcd !== undefined) args.push('--etcd', options.etcd);
     args.push(...(options.extraArgs ?? []));
-    const gateway = this.#track(new GatewayProcess('gateway', 'gateway', args));
+    const gateway = this.#track(new GatewayProcess('gateway', 'gateway', args, options.env ? { env: options.env } : {}));
     await gateway.started();
     if (metricsPort !== undefined) gateway.metricsUrl = `http://127.0.0.1:${metricsPort}`;
     this.#gateway = gateway;

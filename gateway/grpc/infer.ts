@@ -106,7 +106,7 @@ export function modelInferHandler(service: InferenceService, loadHeader?: () => 
  * position as well as by id). A failed request answers with error_message and the stream goes
  * on. The stream's deadline bounds every request on it; cancelling the stream cancels them all.
  */
-export function modelStreamInferHandler(service: InferenceService): handleBidiStreamingCall<Buffer, Buffer> {
+export function modelStreamInferHandler(service: InferenceService, guard?: StreamRequestGuard): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) => {
     const deadlineMs = deadlineOf(call);
     const streamRequestId = requestIdOf(call.metadata);
@@ -128,7 +128,7 @@ export function modelStreamInferHandler(service: InferenceService): handleBidiSt
       received++;
       const cancellation = new Cancellation();
       open.add(cancellation);
-      const frame = streamFrame(service, message, requestId, timeoutOf(deadlineMs), cancellation);
+      const frame = streamFrame(service, message, requestId, timeoutOf(deadlineMs), cancellation, guard && ((target) => guard(call.metadata, target)));
       void frame.then(() => open.delete(cancellation));
       written = written.then(() => frame).then((bytes) => {
         if (!ended) call.write(bytes);
@@ -144,16 +144,32 @@ export function modelStreamInferHandler(service: InferenceService): handleBidiSt
   };
 }
 
+/**
+ * Admits one request of a stream (API keys, gateway/grpc/auth.ts): returns its release, or throws
+ * the InferError that refuses it (the request then answers with error_message, like any failure).
+ */
+export type StreamRequestGuard = (metadata: Metadata, target: InferTarget) => () => void;
+
 /** The ModelStreamInferResponse for one request on a stream; never rejects. */
-function streamFrame(service: InferenceService, message: Buffer, requestId: string, timeoutMs: number | undefined, cancellation: Cancellation): Promise<Buffer> {
+function streamFrame(
+  service: InferenceService, message: Buffer, requestId: string, timeoutMs: number | undefined, cancellation: Cancellation,
+  admit?: (target: InferTarget) => () => void,
+): Promise<Buffer> {
   let target: InferTarget;
+  let release: (() => void) | undefined;
   try {
     target = peekInferTarget(message);
   } catch (err) {
     return Promise.resolve(streamErrorResponse(asInferError(err).message));
   }
-  return infer(service, message, target, requestId, timeoutMs, cancellation).then(
+  try {
+    release = admit?.(target);
+  } catch (err) {
+    return Promise.resolve(streamErrorResponse(asInferError(err).message, target));
+  }
+  const frame = infer(service, message, target, requestId, timeoutMs, cancellation).then(
     (answer) => (answer.status < 400 ? streamInferResponse(answer.body) : streamErrorResponse(grpcErrorMessage(answer), target)),
     (err: unknown) => streamErrorResponse(asInferError(err).message, target),
   );
+  return release ? frame.finally(release) : frame;
 }

@@ -34,7 +34,8 @@ function toInferError(err: FastifyError | InferError): InferError {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new InferError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit (--max-body-bytes)', 'body_too_large');
   }
-  if (status === 415) return new InferError('UNSUPPORTED', err.message, 'unsupported_media_type');
+  // 415, not UNSUPPORTED's 501: the client sent a content type it can change (found by test/fuzz/http-door).
+  if (status === 415) return new InferError('UNSUPPORTED_MEDIA_TYPE', err.message, 'unsupported_media_type');
   if (status >= 400 && status < 500) return new InferError('INVALID_ARG', err.message, 'bad_request');
   return new InferError('INTERNAL', err.message, 'internal');
 }

@@ -20,6 +20,9 @@ import {
 import { httpErrorAnswer } from '../../core/kserve-http-codec.js';
 import type { InferenceService } from '../../service/inference-service.js';
 import type { FrontDoorLimits } from '../../service/limits.js';
+import type { AccessControl } from '../../service/access-control.js';
+import { admitRawInfer } from './auth.js';
+import { inferContentTypeError } from './infer-content-type.js';
 import { MODEL_PATHS } from './models.js';
 
 /** `/v2/models/<m>[/versions/<v>]/infer`, an optional trailing slash and query. */
@@ -109,6 +112,8 @@ export function createInferRequestHandler(
   limits: FrontDoorLimits,
   /** A backend's load figures (core/load-header.ts), put on every answer; undefined on a gateway. */
   loadHeader?: () => string,
+  /** API keys (service/access-control.ts); undefined: open. Checked before the body is read. */
+  access?: AccessControl,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const tooLarge = () => new InferError('PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit (--max-body-bytes)', 'body_too_large');
   return (req, res) => {
@@ -117,6 +122,7 @@ export function createInferRequestHandler(
     if (!match) return false;
     const target = decodeTarget(match);
     if (!target) return false;
+    if (access && !admitRawInfer(access, req, res, target.model)) return true;
     const refuse = (error: InferError) => {
       service.recordFailure(target.model, target.version, error);
       const answer = httpErrorAnswer(error);
@@ -124,6 +130,11 @@ export function createInferRequestHandler(
       res.writeHead(answer.status, { ...answerHeaders(answer), connection: 'close' });
       res.end(answer.body, () => req.destroy());
     };
+    const badType = inferContentTypeError(single(req.headers[CONTENT_TYPE]));
+    if (badType) {
+      refuse(badType);
+      return true;
+    }
     const declared = Number(req.headers[CONTENT_LENGTH]);
     if (declared > limits.maxBodyBytes) {
       refuse(tooLarge());
@@ -168,6 +179,8 @@ export const inferRoutes = (service: InferenceService, limits: FrontDoorLimits, 
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) cancellation.cancel(clientClosed());
       });
+      const badType = inferContentTypeError(single(request.headers[CONTENT_TYPE]));
+      if (badType) throw badType;
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const answer = await answerInfer(service, request.params, request.headers, body, String(request.id), cancellation, limits.maxBodyBytes);
       return reply.status(answer.status).headers(answerHeaders(answer, loadHeader)).send(Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength));

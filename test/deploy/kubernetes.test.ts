@@ -203,7 +203,7 @@ describe('deploy/kubernetes against the CLI', () => {
     }
   });
 
-  it('backends: the grace period outlasts the drain (grace + timeout); the gateway: preStop + longest request', () => {
+  it('backends: the grace period outlasts the drain (grace + timeout); the gateway: preStop + its shutdown wait, which outlasts the longest request', () => {
     for (const d of deployments) {
       const c = containerOf(d);
       const flags = help.get(c.args[0])!;
@@ -215,7 +215,9 @@ describe('deploy/kubernetes against the CLI', () => {
         expect(graceS * 1000, d.metadata.name).toBeGreaterThan(drainMs + leaseMs);
       } else {
         const sleepS = Number(c.lifecycle!.preStop!.exec!.command[1]);
-        expect(graceS * 1000).toBeGreaterThan(sleepS * 1000 + Number(flagValue(c, '--request-timeout-ms', flags)));
+        const shutdownMs = Number(flagValue(c, '--shutdown-timeout-ms', flags));
+        expect(shutdownMs).toBeGreaterThanOrEqual(Number(flagValue(c, '--request-timeout-ms', flags)));
+        expect(graceS * 1000).toBeGreaterThan(sleepS * 1000 + shutdownMs);
       }
     }
   });

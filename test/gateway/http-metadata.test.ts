@@ -158,8 +158,8 @@ describe('operator view', () => {
       expect(pool.policy).toBe('local');
       expect(pool.nodes).toHaveLength(1);
       const node = pool.nodes[0];
-      expect(Object.keys(node).sort()).toEqual(['capacity', 'failures', 'id', 'in_flight', 'requests', 'state', 'url', 'weight']);
-      expect(node).toMatchObject({ id: 'test-node', url: 'in-process', state: 'ready', in_flight: 0, failures: 0 });
+      expect(Object.keys(node).sort()).toEqual(['breaker', 'capacity', 'failures', 'id', 'in_flight', 'requests', 'state', 'url', 'weight']);
+      expect(node).toMatchObject({ id: 'test-node', url: 'in-process', state: 'ready', in_flight: 0, failures: 0, breaker: 'closed' });
       expect(node.capacity).toBeGreaterThan(0);
       expect(node.weight).toBeGreaterThan(0);
     }

@@ -322,7 +322,7 @@ describe('BackendPool', () => {
     const view = pool.view(0);
     expect(view).toEqual({
       model: 'm', version: '1', policy: 'static',
-      nodes: [{ id: 'a', url: 'http://a', state: 'ready', weight: 2, capacity: 2, in_flight: 1, requests: 1, failures: 0 }],
+      nodes: [{ id: 'a', url: 'http://a', state: 'ready', weight: 2, capacity: 2, in_flight: 1, requests: 1, failures: 0, breaker: 'closed' }],
     });
     pool.release(m, 'ok', 0);
   });
@@ -364,17 +364,19 @@ describe('Router', () => {
     expect(backends.a.calls + backends.b.calls).toBe(1);
   });
 
-  it('retries a 503 from a draining node once', async () => {
+  it('retries a 503 from a draining node on another node', async () => {
     const { router } = routerOver({ a: () => 503, b: () => 'ok' });
     const answer = await router.infer(callFor());
     expect(nodeOf(answer)).toBe('b');
   });
 
-  it('returns the second 503 when every node is unavailable (one 503 retry per request)', async () => {
-    const { router, backends } = routerOver({ a: () => 503, b: () => 503, c: () => 503 });
+  it('returns the last 503 when every node is unavailable (each node tried once, up to the attempts)', async () => {
+    const { router, backends, pool } = routerOver({ a: () => 503, b: () => 503, c: () => 503, d: () => 503 });
     const answer = await router.infer(callFor());
     expect(answer.status).toBe(503);
-    expect(backends.a.calls + backends.b.calls + backends.c.calls).toBe(2);
+    expect(backends.a.calls + backends.b.calls + backends.c.calls + backends.d.calls).toBe(3);
+    // A 503 is the node's answer, not its failure: no breaker opens.
+    expect(pool.members().every((m) => m.breaker.state(0) === 'closed')).toBe(true);
   });
 
   it('tries up to three nodes when none answers, then fails with the last transport error', async () => {
