@@ -50,6 +50,9 @@ export const BENCH_OPTIONS: Record<string, OptionSpec> = {
   report: { type: 'string', help: 'write an HTML report with SVG charts into this directory' },
   label: { type: 'string', help: 'a name for this run (e.g. the card type), in every output' },
   'api-key': { type: 'string', help: 'the server\'s API key, sent as Authorization: Bearer on every call (default: INFERGATE_API_KEY, else none); shown as *** in outputs' },
+  'tls-ca': { type: 'string', help: 'PEM CA to trust for an https:// or TLS gRPC server (default: the system\'s roots)' },
+  'tls-cert': { type: 'string', help: 'PEM client certificate, for a server started with --tls-client-ca (with --tls-key)' },
+  'tls-key': { type: 'string', help: 'PEM key of --tls-cert' },
   compare: { type: 'string', multiple: true, help: 'earlier --json result(s) to show beside this run by label (alone, without -m: only compare); repeatable or comma-separated' },
   help: { type: 'boolean', help: '-h: show this help' },
 };

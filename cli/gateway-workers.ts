@@ -23,7 +23,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { StaticBackendProber, parseStaticBackend } from '../scheduler/static-backends.js';
 import { RemoteBackend } from '../transport/remote-backend.js';
 import type { Logger } from './logger.js';
-import { doorTlsOf, peerTlsOf } from './transport-security.js';
+import { backendApiKeyOf, doorTlsOf, peerTlsOf } from './transport-security.js';
 import { intOption, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
 
@@ -124,7 +124,7 @@ export async function startGatewayPrimary(values: ParsedOptions, workers: number
   const prober = staticSpecs.length === 0 ? undefined : new StaticBackendProber(
     staticSpecs,
     { heartbeat: async (report, staticWeight) => broadcast({ infergate: 'heartbeat', report, staticWeight }) },
-    (nodeId, url) => new RemoteBackend(nodeId, url, { connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1), tls: peerTlsOf(values, 'backend') }),
+    (nodeId, url) => new RemoteBackend(nodeId, url, { connectTimeoutMs: intOption(values, 'connect-timeout-ms', 1), tls: peerTlsOf(values, 'backend'), apiKey: backendApiKeyOf(values) }),
     (m) => log.warn(m),
   );
   prober?.start(DEFAULT_HEARTBEAT_INTERVAL_MS);

@@ -37,7 +37,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../node/heartbeat-sender.js';
 import { createLogger } from './logger.js';
 import { accessControlFrom } from './api-keys.js';
 import { loadAccessTable } from '../service/access-table.js';
-import { doorTlsOf, nodeSecretOf, peerTlsOf } from './transport-security.js';
+import { backendApiKeyOf, doorTlsOf, nodeSecretOf, peerTlsOf } from './transport-security.js';
 import { registerNodeAuthMetrics } from '../service/node-auth-metrics.js';
 import { grpcMaxMessageBytesFrom, grpcPortFrom, intOption, limitsFrom, metricsPortFrom, type ParsedOptions } from './options.js';
 import type { RunningGateway } from './running.js';
@@ -62,6 +62,7 @@ export async function startGateway(values: ParsedOptions): Promise<RunningGatewa
   doorTlsOf(values);
   peerTlsOf(values, 'backend');
   nodeSecretOf(values);
+  backendApiKeyOf(values);
   loadAccessTable(values['api-keys'] as string | undefined);
   if (workers > 1 && cluster.isPrimary) return startGatewayPrimary(values, workers, log);
   return startGatewayProcess(values, log, cluster.isWorker);
@@ -85,6 +86,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
   const access = accessControlFrom(values, log, () => metrics);
   const tls = doorTlsOf(values);
   const backendTls = peerTlsOf(values, 'backend');
+  const backendApiKey = backendApiKeyOf(values);
   // With a secret, only nodes that sign with it join (heartbeats and etcd records alike).
   const nodeSecret = nodeSecretOf(values);
   const refused = registerNodeAuthMetrics(metrics.registry, (m) => log.warn(m));
@@ -103,6 +105,7 @@ async function startGatewayProcess(values: ParsedOptions, log: Logger, asWorker:
     // The load on every answer goes to the node's pools: load from this gateway's own traffic.
     onLoad: (load) => source.noteLoad(nodeId, load),
     tls: backendTls,
+    apiKey: backendApiKey,
   });
   const registry = new NodeRegistry(pools, {
     evictAfterMs: intOption(values, 'evict-after-ms', 1),

@@ -75,6 +75,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       'backend-ca': { type: 'string', help: 'PEM CA trusted for https:// and grpcs:// nodes (default: the system\'s roots)' },
       'backend-cert': { type: 'string', help: 'PEM client certificate for nodes that ask for one (mutual TLS; with --backend-key)' },
       'backend-key': { type: 'string', help: 'PEM key of --backend-cert' },
+      'backend-api-key-file': { type: 'string', help: 'file holding the API key this gateway presents to nodes started with --api-keys (default: INFERGATE_BACKEND_API_KEY, else none)' },
       ...NODE_SECRET_OPTIONS,
       ...ETCD_OPTIONS,
       pipelines: { type: 'string', help: 'model repository whose pipeline declarations (`pipeline:`) this gateway runs, each model step routed to its pool; its plain models are ignored (default: none)' },

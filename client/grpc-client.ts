@@ -29,6 +29,17 @@ export interface GrpcClientOptions {
   timeoutMs?: number;
   /** An API key of the server (its --api-keys), sent as `authorization: Bearer <key>` metadata on every call. */
   apiKey?: string;
+  /**
+   * TLS to a door started with --tls-cert: the CA to trust (else the system's roots) and, for a door
+   * with --tls-client-ca, a client certificate and key (PEM contents). Absent: plaintext.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+}
+
+function channelCredentials(tls: GrpcClientOptions['tls']) {
+  if (!tls) return credentials.createInsecure();
+  const pem = (value: string | Buffer | undefined) => (value === undefined ? null : Buffer.from(value));
+  return credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
 const asIs = (bytes: Buffer): Buffer => bytes;
@@ -59,9 +70,10 @@ export class InferenceGrpcClient {
     const max = options.maxMessageBytes ?? DEFAULT_CLIENT_MAX_MESSAGE_BYTES;
     const channelOptions = { 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, 'grpc-node.flow_control_window': GRPC_CLIENT_FLOW_CONTROL_WINDOW_BYTES };
     const Service = inferenceServiceClient();
-    this.#service = new Service(address, credentials.createInsecure(), channelOptions);
+    const channelCredentialsOfClient = channelCredentials(options.tls);
+    this.#service = new Service(address, channelCredentialsOfClient, channelOptions);
     // The raw client shares the service client's channel: one connection for every call.
-    this.#raw = new Client(address, credentials.createInsecure(), { ...channelOptions, channelOverride: this.#service.getChannel() });
+    this.#raw = new Client(address, channelCredentialsOfClient, { ...channelOptions, channelOverride: this.#service.getChannel() });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     if (options.apiKey !== undefined) this.#authorization = `Bearer ${options.apiKey}`;
   }

@@ -27,6 +27,15 @@ export interface HttpClientOptions {
   timeoutMs?: number;
   /** An API key of the server (its --api-keys), sent as `Authorization: Bearer <key>` on every call. */
   apiKey?: string;
+  /** For an https:// server: the CA to trust (else the system's roots) and a client certificate for a door with --tls-client-ca. */
+  tls?: ClientTls;
+}
+
+/** PEM contents (not paths), as node:tls takes them. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 export interface InferOptions {
@@ -74,7 +83,11 @@ export class InferenceHttpClient {
   readonly #authorization?: string;
 
   constructor(readonly baseUrl: string, options: HttpClientOptions = {}) {
-    this.#pool = new Pool(baseUrl, { connections: options.connections ?? DEFAULT_CLIENT_CONNECTIONS, pipelining: 1 });
+    this.#pool = new Pool(baseUrl, {
+      connections: options.connections ?? DEFAULT_CLIENT_CONNECTIONS,
+      pipelining: 1,
+      ...(options.tls ? { connect: { ...options.tls } } : {}),
+    });
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     if (options.apiKey !== undefined) this.#authorization = `Bearer ${options.apiKey}`;
   }

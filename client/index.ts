@@ -1,6 +1,6 @@
 /** infergate/client: a KServe v2 client for Node, over HTTP and over gRPC, with one result shape. */
 export { InferenceHttpClient, DEFAULT_CLIENT_CONNECTIONS, DEFAULT_CLIENT_TIMEOUT_MS } from './http-client.js';
-export type { HttpClientOptions, InferOptions, InferResult, ModelMetadataAnswer, ServerMetadata } from './http-client.js';
+export type { ClientTls, HttpClientOptions, InferOptions, InferResult, ModelMetadataAnswer, ServerMetadata } from './http-client.js';
 export { InferenceServerError } from './client-errors.js';
 export { toTensor, tensorValues } from './client-tensors.js';
 export type { TensorInput, TensorValues } from './client-tensors.js';

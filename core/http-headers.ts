@@ -31,3 +31,5 @@ export const JSON_CONTENT_TYPE = 'application/json';
 export const BINARY_CONTENT_TYPE = 'application/octet-stream';
 /** When an overloaded server (503) or a key over its limit (429) may be asked again, in seconds (RFC 9110 §10.2.3). */
 export const RETRY_AFTER = 'retry-after';
+/** Where a client (or a gateway, to its nodes) presents its API key: `Bearer <key>`. */
+export const AUTHORIZATION = 'authorization';

@@ -15,7 +15,7 @@
 import { LOAD_HEADER, parseLoadHeader, type LoadFigures } from '../core/load-header.js';
 import { Client, Metadata, credentials, status, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import { InferError, TransportError, fromGrpcStatus, parseRetryAfter } from '../core/errors.js';
-import { REQUEST_ID, RETRY_AFTER } from '../core/http-headers.js';
+import { AUTHORIZATION, REQUEST_ID, RETRY_AFTER } from '../core/http-headers.js';
 import type { ClientTls } from '../core/tls-files.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
@@ -32,6 +32,8 @@ export interface GrpcForwarderOptions {
   maxMessageBytes: number;
   /** The load figures a node's answer carried in its trailing metadata (core/load-header.ts). */
   onLoad?: (load: LoadFigures) => void;
+  /** The gateway's key for nodes that check API keys (--backend-api-key-file), sent as `authorization` metadata. */
+  apiKey?: string;
 }
 
 const asIs = (bytes: Buffer): Buffer => bytes;
@@ -42,10 +44,12 @@ export class GrpcForwarder {
   readonly #inFlight = new Set<ClientUnaryCall>();
 
   readonly #onLoad?: (load: LoadFigures) => void;
+  readonly #authorization?: string;
 
   /** `target`: the node's gRPC address, `host:port`, or `grpcs://host:port` for a TLS door. */
   constructor(readonly target: string, options: GrpcForwarderOptions) {
     this.#onLoad = options.onLoad;
+    if (options.apiKey !== undefined) this.#authorization = `Bearer ${options.apiKey}`;
     const tls = target.startsWith(GRPC_TLS_SCHEME);
     const address = tls ? target.slice(GRPC_TLS_SCHEME.length) : target;
     const channel = tls
@@ -64,6 +68,7 @@ export class GrpcForwarder {
     const body = call.version === version ? call.payload.body : withModelVersion(call.payload.body, version);
     const metadata = new Metadata();
     metadata.set(REQUEST_ID, call.requestId);
+    if (this.#authorization !== undefined) metadata.set(AUTHORIZATION, this.#authorization);
     return new Promise<WireAnswer>((resolve, reject) => {
       let settled = false;
       const unary = this.#client.makeUnaryRequest(MODEL_INFER_PATH, asIs, asIs, body, metadata, { deadline: call.deadlineMs }, (err, response) => {

@@ -19,7 +19,7 @@ import type { Cancellation } from '../core/cancellation.js';
 import { InferError, TransportError, fromHttpStatus, parseRetryAfter } from '../core/errors.js';
 import type { InferCall, WireAnswer } from '../core/infer-call.js';
 import {
-  ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, RETRY_AFTER, TIMEOUT_MS,
+  ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, INFERENCE_HEADER_CONTENT_LENGTH, JSON_CONTENT_TYPE, REQUEST_ID, RETRY_AFTER, TIMEOUT_MS,
 } from '../core/http-headers.js';
 import type { ModelMetadata } from '../core/model-metadata.js';
 import { DEFAULT_MAX_TENSOR_ELEMENTS } from '../core/infer-json.js';
@@ -58,6 +58,12 @@ export interface RemoteBackendOptions {
    * the gateway's --backend-ca, --backend-cert and --backend-key.
    */
   tls?: ClientTls;
+  /**
+   * The gateway's own API key for nodes started with --api-keys (--backend-api-key-file), sent as
+   * `Authorization: Bearer` on every request to the node: forwarded calls, probes, config reads.
+   * A client's key stops at the gateway.
+   */
+  apiKey?: string;
 }
 
 /** Error codes (undici's and the socket layer's) that mean the request got no answer. */
@@ -100,7 +106,7 @@ export class RemoteBackend {
       // First gRPC call, or the node moved its gRPC door: calls still on the old channel get a while to finish.
       const previous = this.#grpc;
       this.#grpc = new GrpcForwarder(target, {
-        maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES, onLoad: this.#options.onLoad, tls: this.#options.tls,
+        maxMessageBytes: this.#options.grpcMaxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES, onLoad: this.#options.onLoad, tls: this.#options.tls, apiKey: this.#options.apiKey,
       });
       if (previous) setTimeout(() => previous.close(), CONTROL_REQUEST_TIMEOUT_MS).unref();
     }
@@ -117,6 +123,7 @@ export class RemoteBackend {
     if (payload.headerLength !== undefined) headers.push(INFERENCE_HEADER_CONTENT_LENGTH, payload.headerLength);
     if (payload.contentEncoding !== undefined) headers.push(CONTENT_ENCODING, payload.contentEncoding);
     if (payload.acceptEncoding !== undefined) headers.push(ACCEPT_ENCODING, payload.acceptEncoding);
+    if (this.#options.apiKey !== undefined) headers.push(AUTHORIZATION, `Bearer ${this.#options.apiKey}`);
     return new Promise<WireAnswer>((resolve, reject) => {
       const handler = new ForwardHandler(this.url, version, cancellation, resolve, reject, this.#options.onLoad);
       this.#pool.dispatch({
@@ -187,7 +194,10 @@ export class RemoteBackend {
 
   async #send(options: Dispatcher.RequestOptions): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
     try {
-      const response = await this.#pool.request(options);
+      const apiKey = this.#options.apiKey;
+      const response = await this.#pool.request(apiKey === undefined ? options : {
+        ...options, headers: { ...(options.headers as Record<string, string> | undefined), [AUTHORIZATION]: `Bearer ${apiKey}` },
+      });
       const body = Buffer.from(await response.body.arrayBuffer());
       return { status: response.statusCode, headers: response.headers, body };
     } catch (err) {

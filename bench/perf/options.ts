@@ -50,6 +50,8 @@ export interface BenchSettings {
   compareFiles: string[];
   /** --api-key, else INFERGATE_API_KEY; sent on every call, never written to any output. */
   apiKey?: string;
+  /** --tls-ca, --tls-cert, --tls-key: PEM files for TLS to the server. */
+  tlsFiles?: { ca?: string; cert?: string; key?: string };
 }
 
 /** Where the bench reads its API key when --api-key is not given (keeps it off the command line). */
@@ -141,8 +143,12 @@ export function benchSettingsFrom(values: FlagValues): BenchSettings {
   }
 
   const apiKey = optionalString(values, 'api-key') ?? (process.env[BENCH_API_KEY_ENV] || undefined);
+  const tlsFiles = { ca: optionalString(values, 'tls-ca'), cert: optionalString(values, 'tls-cert'), key: optionalString(values, 'tls-key') };
+  if ((tlsFiles.cert === undefined) !== (tlsFiles.key === undefined)) throw badArgument('--tls-cert and --tls-key go together');
+  const hasTls = tlsFiles.ca !== undefined || tlsFiles.cert !== undefined;
   return {
     protocol,
+    ...(hasTls ? { tlsFiles } : {}),
     ...(url !== undefined ? { url } : {}),
     ...(apiKey !== undefined ? { apiKey } : {}),
     model,

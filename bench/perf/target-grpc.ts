@@ -32,9 +32,9 @@ function unary<T>(client: Client, method: string, message: object, timeoutMs: nu
 
 export function grpcTarget(spec: TargetSpec): BenchTarget {
   const address = targetAddress('grpc', spec.url);
-  const client = new InferenceGrpcClient(address, { timeoutMs: spec.timeoutMs, apiKey: spec.apiKey });
+  const client = new InferenceGrpcClient(address, { timeoutMs: spec.timeoutMs, apiKey: spec.apiKey, tls: spec.tls });
   const Service = inferenceService();
-  const admin = new Service(address, credentials.createInsecure());
+  const admin = new Service(address, spec.tls ? credentials.createSsl(spec.tls.ca ?? null, spec.tls.key ?? null, spec.tls.cert ?? null) : credentials.createInsecure());
   const request = { name: spec.model, version: spec.version ?? '' };
   return {
     protocol: 'grpc',

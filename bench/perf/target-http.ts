@@ -8,10 +8,10 @@ import { targetAddress } from './target.js';
 
 export function httpTarget(spec: TargetSpec): BenchTarget {
   const origin = targetAddress('http', spec.url);
-  const client = new InferenceHttpClient(origin, { connections: spec.connections, timeoutMs: spec.timeoutMs, apiKey: spec.apiKey });
+  const client = new InferenceHttpClient(origin, { connections: spec.connections, timeoutMs: spec.timeoutMs, apiKey: spec.apiKey, tls: spec.tls });
   const encoding = spec.binary ? 'binary' : 'json';
   // The client library has no statistics call: GETs on a connection of their own, apart from the load's.
-  const statsPool = new Pool(origin, { connections: 1 });
+  const statsPool = new Pool(origin, { connections: 1, ...(spec.tls ? { connect: { ...spec.tls } } : {}) });
   const modelPath = `/v2/models/${encodeURIComponent(spec.model)}${spec.version ? `/versions/${encodeURIComponent(spec.version)}` : ''}`;
   return {
     protocol: 'http',

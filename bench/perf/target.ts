@@ -40,6 +40,8 @@ export interface TargetSpec {
   timeoutMs: number;
   /** The server's API key, sent on every call. */
   apiKey?: string;
+  /** TLS to the server (PEM contents): the CA to trust, and a client certificate for a door with --tls-client-ca. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 /** `-u` in any of the forms perf_analyzer users type: host:port, or with a scheme. */

@@ -151,4 +151,47 @@ describe('a gateway with API keys', () => {
     expect((await get(`${gateway.url}/infergate/pools`, OPS_KEY)).status).toBe(200);
     expect((await get(`${gateway.url}/v2/health/live`)).status).toBe(200);
   }, 60_000);
+
+  it('a node started with --api-keys serves the gateway that presents its key (--backend-api-key-file / INFERGATE_BACKEND_API_KEY), on HTTP and gRPC, and a gateway without it never gets the node into a pool', async () => {
+    const GATEWAY_KEY = 'gateway-to-node-key-for-the-auth-test-0004';
+    const nodeTable = `
+keys:
+  - name: gateways
+    key: sha256:${sha256(GATEWAY_KEY).toString('hex')}
+    groups: [metadata, inference]
+`;
+    const nodeKeys = path.join(dir, 'node-keys.yaml');
+    writeFileSync(nodeKeys, nodeTable);
+    const gatewayKeyFile = path.join(dir, 'gateway-key');
+    writeFileSync(gatewayKeyFile, `${GATEWAY_KEY}\n`);
+    const cluster = newCluster();
+    const gateway = await cluster.startGateway({ slowStartMs: 0, workers: 1, extraArgs: ['--backend-api-key-file', gatewayKeyFile] });
+    await cluster.startBackends([{ nodeId: 'keyed', simCards: 'fast:1', extraArgs: ['--api-keys', nodeKeys] }]);
+    const http = new InferenceHttpClient(gateway.url);
+    const grpc = new InferenceGrpcClient(gateway.grpcAddress);
+    try {
+      expect(Array.from((await http.infer(SIM_MODEL, INPUT)).output('OUTPUT0').data as Float32Array)).toEqual([1, 2, 3, 4]);
+      expect(Array.from((await grpc.infer(SIM_MODEL, INPUT)).output('OUTPUT0').data as Float32Array)).toEqual([1, 2, 3, 4]);
+      // A config read goes to the node with the key too.
+      expect((await get(`${gateway.url}/v2/models/${SIM_MODEL}/config`)).status).toBe(200);
+    } finally {
+      await http.close();
+      grpc.close();
+    }
+    // The same kind of node behind a gateway without the key (the cluster's gateway from now on):
+    // the gateway cannot even read the node's model metadata, so the node never becomes a routable
+    // member and no request reaches it.
+    const keyless = await cluster.startGateway({ slowStartMs: 0, workers: 1 });
+    await cluster.startBackend({ nodeId: 'keyed-2', simCards: 'fast:1', extraArgs: ['--api-keys', nodeKeys] });
+    await sleep(3_000);
+    const { body } = await get(`${keyless.url}/infergate/pools`);
+    const members = (body.pools as Array<{ nodes: Array<{ id: string; state: string }> }>).flatMap((p) => p.nodes);
+    expect(members.filter((n) => n.id === 'keyed-2' && n.state === 'ready')).toEqual([]);
+    const response = await fetch(`${keyless.url}/v2/models/${SIM_MODEL}/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [4], data: [1, 2, 3, 4] }] }),
+    });
+    expect(response.status).not.toBe(200);
+    await response.arrayBuffer();
+  }, 90_000);
 });

@@ -19,6 +19,9 @@ import { DEFAULT_LIMITS } from '../../service/limits.js';
 import { RemoteBackend } from '../../transport/remote-backend.js';
 import { DEFAULT_GRPC_MAX_MESSAGE_BYTES } from '../../core/kserve-grpc-envelope.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
+import { InferenceGrpcClient, InferenceHttpClient } from '../../client/index.js';
+import { benchSettingsFrom } from '../../bench/perf/options.js';
+import { runBench } from '../../bench/perf/run.js';
 import { bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, float32sOf } from '../support/grpc-client.js';
 import { OPENSSL_MISSING, makeTestCertificates, opensslAvailable, type TestCertificates } from '../support/tls.js';
 
@@ -156,6 +159,39 @@ describe.skipIf(!hasOpenssl)('TLS doors', () => {
     } finally {
       await untrusted.close();
     }
+  });
+
+  it('the client library (HTTP and gRPC) reaches a mutual-TLS door with its `tls` option, and is refused without a certificate', async () => {
+    const ca = certs.pem(certs.ca);
+    const tls = { ca, cert: certs.pem(certs.clientCert), key: certs.pem(certs.clientKey) };
+    const input = { name: 'INPUT0', datatype: 'FP32' as const, shape: [1, 16], data: INPUT };
+    const http = new InferenceHttpClient(mutualDoors.httpsUrl, { tls, timeoutMs: 10_000 });
+    const grpc = new InferenceGrpcClient(mutualDoors.grpcAddress, { tls, timeoutMs: 10_000 });
+    const httpNoCert = new InferenceHttpClient(mutualDoors.httpsUrl, { tls: { ca }, timeoutMs: 10_000 });
+    const grpcNoCert = new InferenceGrpcClient(mutualDoors.grpcAddress, { tls: { ca }, timeoutMs: 10_000 });
+    try {
+      expect(Array.from((await http.infer('identity', [input])).outputs[0].data as Float32Array)).toEqual(INPUT);
+      expect(Array.from((await grpc.infer('identity', [input])).outputs[0].data as Float32Array)).toEqual(INPUT);
+      await expect(httpNoCert.isLive()).rejects.toThrow();
+      await expect(grpcNoCert.isLive()).rejects.toThrow();
+    } finally {
+      await Promise.all([http.close(), httpNoCert.close()]);
+      grpc.close();
+      grpcNoCert.close();
+    }
+  });
+
+  it('infergate bench reaches the mutual-TLS doors with --tls-ca/--tls-cert/--tls-key, on HTTP and gRPC', async () => {
+    for (const [protocol, url] of [['http', mutualDoors.httpsUrl], ['grpc', mutualDoors.grpcAddress]] as const) {
+      const settings = benchSettingsFrom({
+        model: 'identity', protocol, url, 'warmup-ms': '100', 'measurement-interval-ms': '400',
+        'tls-ca': certs.ca, 'tls-cert': certs.clientCert, 'tls-key': certs.clientKey,
+      });
+      const result = await runBench(settings, 'infergate bench (test)');
+      expect(result.steps[0].summary.successRate, protocol).toBe(1);
+      expect(result.steps[0].summary.counts.ok, protocol).toBeGreaterThan(0);
+    }
+    expect(() => benchSettingsFrom({ model: 'identity', 'tls-cert': certs.clientCert })).toThrow('--tls-cert and --tls-key go together');
   });
 
   it('the metrics port speaks TLS too, with the same client CA', async () => {
