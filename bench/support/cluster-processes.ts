@@ -42,6 +42,8 @@ export interface SimModelsOptions {
   instances?: number;
   /** Bundled models to copy in too (e.g. identity). */
   bundled?: string[];
+  /** Replaces sim_echo's `max_queue_size` (a small queue fills at once: queue_full answers). */
+  maxQueueSize?: number;
 }
 
 /** A fresh model repository holding a copy of sim_echo's declaration (fast to load) and any bundled models asked for. */
@@ -57,6 +59,7 @@ export function createSimModelsDir(options: SimModelsOptions = {}): string {
     };
     if (options.serviceMs !== undefined) replace(/^(\s*service_ms:\s*)\S+/m, options.serviceMs, 'sim.service_ms');
     if (options.instances !== undefined) replace(/^(\s*count:\s*)\S+/m, options.instances, 'instances count');
+    if (options.maxQueueSize !== undefined) replace(/^(max_queue_size:\s*)\S+/m, options.maxQueueSize, 'max_queue_size');
     writeFileSync(target, text);
     for (const model of options.bundled ?? []) cpSync(path.join(packageRoot(), 'models', model), path.join(dir, model), { recursive: true });
     return dir;
