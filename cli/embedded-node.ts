@@ -50,6 +50,8 @@ export interface EmbeddedNode {
   poolsView(): PoolView[];
   /** Poll mode: one look at the repository directory (the node also polls on its own timer). */
   pollRepository(): Promise<RepositoryPollOutcome>;
+  /** Readiness turns false (a shutdown began): load balancers stop sending before the doors close. */
+  markStopping(): void;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,9 @@ export async function createEmbeddedNode(options: EmbeddedNodeOptions): Promise<
     metrics,
     poolsView: () => nodeTarget.poolsView(options.nodeId, options.url, capacity),
     pollRepository: () => control.poll(),
+    markStopping: () => {
+      started = false;
+    },
     close: () => {
       clearInterval(pollTimer);
       return host.close();

@@ -35,7 +35,7 @@ const ETCD_OPTIONS: Record<string, OptionSpec> = {
 const VERBS: Record<string, { summary: string; options: Record<string, OptionSpec> }> = {
   serve: {
     summary: 'Serve the declared models in this one process (no remote backends): the embedded default.',
-    options: { ...MODEL_NODE_OPTIONS, ...COMMON_OPTIONS },
+    options: { ...MODEL_NODE_OPTIONS, ...SHUTDOWN_OPTIONS, ...COMMON_OPTIONS },
   },
   backend: {
     summary: 'Serve the declared models on this node\'s cards and join one or more gateways by heartbeat.',
@@ -55,6 +55,7 @@ const VERBS: Record<string, { summary: string; options: Record<string, OptionSpe
       ...NODE_SECRET_OPTIONS,
       'calibrate-ms': { type: 'string', default: String(DEFAULT_CALIBRATE_MS), help: 'at load, time spent measuring each (model, card) pair; the figures go into the load report as the capacity prior (0 = off; simulated engines are never measured)' },
       ...MODEL_NODE_OPTIONS,
+      ...SHUTDOWN_OPTIONS,
       ...COMMON_OPTIONS,
     },
   },

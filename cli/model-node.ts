@@ -4,6 +4,7 @@
  * gateways (advertising both doors) and drains on SIGTERM (announce draining, finish in-flight
  * work, leave, exit).
  */
+import { ShutdownCut, drainWithin } from './graceful-shutdown.js';
 import os from 'node:os';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { loadCardTable } from '../adapters/card-table.js';
@@ -152,8 +153,10 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
     }
   }
 
+  const shutdownTimeoutMs = intOption(values, 'shutdown-timeout-ms');
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
+    node.markStopping();
     if (reporter) {
       const grace = intOption(values, 'drain-grace-ms');
       const timeout = intOption(values, 'drain-timeout-ms');
@@ -166,10 +169,18 @@ export async function startModelNode(values: ParsedOptions, mode: 'serve' | 'bac
       await Promise.all([sender?.leave(nodeId), registrar?.leave()]);
       await sender?.close();
     }
-    await Promise.all([http.close(), grpc?.close()]);
+    // The doors stop accepting; what they hold gets --shutdown-timeout-ms, then is cut (exit 1).
+    const outcome = await drainWithin({
+      drain: async () => {
+        await Promise.all([http.close(), grpc?.close(shutdownTimeoutMs)]);
+      },
+      cut: () => http.server.closeAllConnections(),
+      inFlight: () => node.service.inFlight,
+    }, shutdownTimeoutMs);
     await metricsServer?.close();
     await node.close();
-    log.info('stopped');
+    if (outcome.cut > 0) throw new ShutdownCut(outcome, shutdownTimeoutMs);
+    log.info(`stopped after ${outcome.elapsedMs} ms, every request answered`);
   })());
   return { http, grpc, metrics: metricsServer, node, url, stop };
 }

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Client } from 'undici';
-import { clusterTest, note, sleep, waitForNodes, type GatewayProcess } from '../support/cluster.js';
+import { InfergateProcess, clusterTest, note, sleep, waitForNodes, type GatewayProcess } from '../support/cluster.js';
 import { GrpcTestClient } from '../support/grpc-client.js';
 
 const newCluster = clusterTest();
@@ -126,4 +126,35 @@ describe('SIGTERM to a gateway with slow requests in flight (real processes)', (
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(Math.max(...answers.map((a) => a.doneAt)) - gateway.signalledAtMs.get('SIGTERM')! + 3_000);
   }, 60_000);
+
+  it('serve (the embedded default) drains the same way: every request in flight answered, exit 0; one past its deadline cut, exit 1', async () => {
+    for (const [serviceMs, n, deadlineMs, expectCut] of [[2_500, 6, 15_000, false], [6_000, 2, 1_000, true]] as const) {
+      const cluster = newCluster({ serviceMs, instances: n });
+      const serve = new InfergateProcess('serve', 'serve', [
+        '--models', cluster.modelsDir, '--sim-cards', 'medium:1', '--http-port', '0', '--grpc-port', '0', '--metrics-port', 'off',
+        '--host', '127.0.0.1', '--shutdown-timeout-ms', String(deadlineMs),
+      ]);
+      try {
+        await serve.started();
+        await serve.grpcStarted();
+        const { answers, late, readyAfter, exit, exitMs } = await shutdownUnderLoad(serve as GatewayProcess, n, expectCut ? 0 : 1);
+        note(`serve shutdown (deadline ${deadlineMs} ms): ${n} in flight → ${answers.map((a) => a.status || a.error).join(', ')}; ready → ${readyAfter}, a new request → ${late.status || late.error}; exit ${exit.code} after ${exitMs.toFixed(0)} ms`);
+        if (expectCut) {
+          expect(answers.every((a) => a.status === 0)).toBe(true);
+          expect(exit.code).toBe(1);
+          expect(exitMs).toBeGreaterThanOrEqual(deadlineMs - 50);
+          expect(exitMs).toBeLessThan(deadlineMs + 3_000);
+        } else {
+          expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
+          expect(late.status === 503 || late.error === 'ECONNREFUSED').toBe(true);
+          expect(readyAfter === 503 || readyAfter === 'ECONNREFUSED').toBe(true);
+          expect(exit).toEqual({ code: 0, signal: null });
+          expect(exitMs).toBeLessThan(Math.max(...answers.map((a) => a.doneAt)) - serve.signalledAtMs.get('SIGTERM')! + 3_000);
+        }
+      } finally {
+        if (serve.running) serve.signal('SIGKILL');
+        await serve.exited;
+      }
+    }
+  }, 90_000);
 });

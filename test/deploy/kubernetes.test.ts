@@ -209,7 +209,9 @@ describe('deploy/kubernetes against the CLI', () => {
       const flags = help.get(c.args[0])!;
       const graceS = podSpec(d).terminationGracePeriodSeconds as number;
       if (c.args[0] === 'backend') {
-        const drainMs = Number(flagValue(c, '--drain-grace-ms', flags)) + Number(flagValue(c, '--drain-timeout-ms', flags));
+        // Drain, then the doors' last wait (--shutdown-timeout-ms) for what the drain left.
+        const drainMs = Number(flagValue(c, '--drain-grace-ms', flags)) + Number(flagValue(c, '--drain-timeout-ms', flags)) +
+          Number(flagValue(c, '--shutdown-timeout-ms', flags));
         // The lease TTL too: the revoke is one call, but a node that cannot reach etcd waits for expiry.
         const leaseMs = Number(flagValue(c, '--etcd-lease-ttl-s', flags)) * 1000;
         expect(graceS * 1000, d.metadata.name).toBeGreaterThan(drainMs + leaseMs);
