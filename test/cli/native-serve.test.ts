@@ -12,11 +12,12 @@ import { bundledModelsDir, packageRoot } from '../../core/package-root.js';
 import { denseForward } from '../../tools/dense-weights.js';
 import { denseNativeNetwork } from '../../tools/generate-dense-model.js';
 import { nativeMissing } from '../engines/native-fixtures.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const CLI = path.join(packageRoot(), 'dist', 'cli', 'infergate.js');
 const missing = nativeMissing();
 
-describe.skipIf(missing !== undefined)('serve: the dense_native model through the native plugin', () => {
+describe.skipIf(missing !== undefined)(`serve: the dense_native model through the native plugin${skipNote(missing)}`, () => {
   const models = mkdtempSync(path.join(os.tmpdir(), 'infergate-native-serve-'));
   cpSync(path.join(bundledModelsDir(), 'dense_native'), path.join(models, 'dense_native'), { recursive: true });
   afterAll(() => rmSync(models, { recursive: true, force: true }));

@@ -12,6 +12,7 @@ import {
   waitForNodes, type Cluster, type GatewayProcess, type InfergateProcess,
 } from '../support/cluster.js';
 import { ETCD_MISSING, EtcdServer, etcdBinary } from '../support/etcd.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const bin = etcdBinary();
 if (!bin) console.log(`[cluster] ${ETCD_MISSING}`);
@@ -48,7 +49,7 @@ async function fleet(cluster: Cluster, prefix: string, nodes: string[], gateways
   return { gws, backends };
 }
 
-describe.skipIf(!bin)('membership on etcd (real etcd, real processes)', () => {
+describe.skipIf(!bin)(`membership on etcd (real etcd, real processes)${skipNote(bin ? undefined : ETCD_MISSING)}`, () => {
   it('two gateways list the same pools, reach every node, drop a killed node within the lease TTL and a draining one at its mark', async () => {
     const cluster = newCluster();
     const { gws, backends } = await fleet(cluster, '/t1/', ['n1', 'n2', 'n3']);

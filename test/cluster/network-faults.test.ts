@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipNote } from '../support/skip-reason.js';
 
 const unavailable = netnsUnavailable();
 if (unavailable) console.log(`[cluster] ${unavailable}`);
@@ -117,7 +118,7 @@ function sampleAt(samples: PoolSample[], ms: number): PoolSample {
   return samples.filter((s) => s.atMs <= ms).at(-1) ?? samples[0];
 }
 
-describe.skipIf(unavailable !== undefined)('network faults between real hosts (network namespaces)', () => {
+describe.skipIf(unavailable !== undefined)(`network faults between real hosts (network namespaces)${skipNote(unavailable)}`, () => {
   // Waiting for the turn counts against its own hook, not against the setup's.
   beforeAll(async () => {
     release = await takeClusterTurn();
@@ -230,7 +231,7 @@ describe.skipIf(unavailable !== undefined)('network faults between real hosts (n
     expect(drainExit).toEqual({ code: 0, signal: null });
   }, 60_000);
 
-  it.skipIf(!etcdBin)('the gateway partitioned from etcd: serves on its last view, says stale, resyncs after healing (a node that died meanwhile goes)', async () => {
+  it.skipIf(!etcdBin)(`the gateway partitioned from etcd: serves on its last view, says stale, resyncs after healing (a node that died meanwhile goes)${skipNote(etcdBin || unavailable !== undefined ? undefined : ETCD_MISSING)}`, async () => {
     await stopAll();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'infergate-netns-etcd-'));
     let etcd: ChildProcess | undefined;

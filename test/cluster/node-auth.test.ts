@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_ID_HEADER, NODE_SIGNATURE_HEADER, NODE_SIGNATURE_MAX_SKEW_MS, signNode, signRecord } from '../../core/node-signature.js';
 import { clusterTest, httpJson, poolNodes, sleep, waitFor, waitForNodes, type InfergateProcess } from '../support/cluster.js';
 import { ETCD_MISSING, EtcdServer, etcdBinary } from '../support/etcd.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const SECRET = 'the-fleet-secret-for-node-auth-tests';
 const WRONG_SECRET = 'not-the-fleet-secret-at-all-no-no';
@@ -114,7 +115,7 @@ describe('heartbeat mode with a node secret', () => {
 const bin = etcdBinary();
 if (!bin) console.log(`[cluster] ${ETCD_MISSING}`);
 
-describe.skipIf(!bin)('etcd mode with a node secret', () => {
+describe.skipIf(!bin)(`etcd mode with a node secret${skipNote(bin ? undefined : ETCD_MISSING)}`, () => {
   let etcd: EtcdServer;
   beforeAll(async () => {
     etcd = await EtcdServer.start(bin!);

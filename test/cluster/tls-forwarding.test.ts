@@ -15,9 +15,9 @@ import { MODEL_INFER_PATH } from '../../core/kserve-grpc-envelope.js';
 import { GatewayProcess, InfergateProcess, clusterTest, createSimModelsDir, waitFor } from '../support/cluster.js';
 import { bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, float32sOf } from '../support/grpc-client.js';
 import { OPENSSL_MISSING, makeTestCertificates, opensslAvailable, type TestCertificates } from '../support/tls.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const hasOpenssl = opensslAvailable();
-if (!hasOpenssl) console.warn(OPENSSL_MISSING);
 
 clusterTest();
 const INPUT = Array.from({ length: 16 }, (_, i) => i - 7.25);
@@ -37,7 +37,7 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   return { status: response.statusCode, body: (await response.body.json()) as T };
 }
 
-describe.skipIf(!hasOpenssl)('TLS and mutual TLS from client to gateway to node', () => {
+describe.skipIf(!hasOpenssl)(`TLS and mutual TLS from client to gateway to node${skipNote(hasOpenssl ? undefined : OPENSSL_MISSING)}`, () => {
   beforeAll(async () => {
     certs = makeTestCertificates();
     modelsDir = createSimModelsDir({ bundled: ['identity'] });

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientTlsFrom, serverTlsFrom } from '../../core/tls-files.js';
 import { OPENSSL_MISSING, makeTestCertificates, opensslAvailable, type TestCertificates } from '../support/tls.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const hasOpenssl = opensslAvailable();
-if (!hasOpenssl) console.warn(OPENSSL_MISSING);
 
-describe.skipIf(!hasOpenssl)('TLS files read at boot', () => {
+describe.skipIf(!hasOpenssl)(`TLS files read at boot${skipNote(hasOpenssl ? undefined : OPENSSL_MISSING)}`, () => {
   let certs: TestCertificates;
   beforeAll(() => {
     certs = makeTestCertificates();

@@ -13,12 +13,13 @@ import { denseForward } from '../../tools/dense-weights.js';
 import { denseNativeNetwork } from '../../tools/generate-dense-model.js';
 import { engineContract, seededValues } from './engine-contract.js';
 import { nativeMissing } from './native-fixtures.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const missing = nativeMissing();
 
 if (missing) {
   describe('engine contract: native', () => {
-    it.skip(missing, () => {});
+    it.skip(`runs the engine contract${skipNote(missing)}`, () => {});
   });
 } else {
   const model = loadDeclaredModel(path.join(bundledModelsDir(), 'dense_native', 'model.yaml'));

@@ -16,6 +16,7 @@ import { NativeEngine, NativeModelInstance } from '../../engines/native.js';
 import { denseForward, generateDense } from '../../tools/dense-weights.js';
 import { seededValues } from './engine-contract.js';
 import { denseRepository, nativeMissing, WRONG_ABI_PLUGIN } from './native-fixtures.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const CPU: Card = { id: 'cpu', type: 'cpu-core', kind: 'cpu', coefficient: 1 };
 const NPU: Card = { id: 'npu0', type: 'ascend-910b', kind: 'npu', coefficient: 2 };
@@ -27,7 +28,7 @@ const request = (rows: number, seed: number, width = 4): InferRequest => ({
   inputs: [{ name: 'INPUT', datatype: 'FP32', shape: [rows, width], data: seededValues(rows * width, seed) }],
 });
 
-describe.skipIf(missing !== undefined)('native engine (reference C plugin)', () => {
+describe.skipIf(missing !== undefined)(`native engine (reference C plugin)${skipNote(missing)}`, () => {
   const repos: { remove(): void }[] = [];
   const repo = (o: Parameters<typeof denseRepository>[0]) => {
     const r = denseRepository(o);

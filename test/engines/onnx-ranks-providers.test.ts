@@ -16,6 +16,7 @@ import { graphRanks } from '../../engines/onnx-graph-ranks.js';
 import { availableExecutionProviders, withoutUnregistered } from '../../engines/onnx-providers.js';
 import { OnnxEngine, OnnxModelInstance, type OnnxExecution } from '../../engines/onnx.js';
 import { generatedModelPath } from '../../tools/generate-models.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const { onnx } = onnxProto;
 
@@ -129,7 +130,7 @@ describe('the provider an instance really runs on', () => {
   });
 
   const cudaMissing = !availableExecutionProviders().includes('cuda');
-  it.skipIf(!cudaMissing)('a GPU card whose CUDA provider fails to initialise (no CUDA library here) falls back to the CPU, degraded with onnxruntime\'s reason', async () => {
+  it.skipIf(!cudaMissing)(`a GPU card whose CUDA provider fails to initialise (no CUDA library here) falls back to the CPU, degraded with onnxruntime's reason${skipNote(cudaMissing ? undefined : 'this onnxruntime-node build has the CUDA provider, so a CUDA card cannot fail to initialise for lack of it (the fallback is tested on builds without CUDA)')}`, async () => {
     const gpu: Card = { id: 'gpu0', type: 'nvidia-t4', kind: 'gpu', coefficient: 1, engineOptions: { executionProviders: ['cuda', 'cpu'], intraOpNumThreads: 1 } };
     const engine = new OnnxEngine({ execution: 'inline', availableProviders: ['cpu', 'cuda'], log: () => {} });
     const loaded = await engine.loadModel(spec([{ name: 'X', datatype: 'FP32', dims: [] }, { name: 'B', datatype: 'FP32', dims: [-1] }]));

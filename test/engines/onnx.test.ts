@@ -22,6 +22,7 @@ import { SimEngine } from '../../engines/sim.js';
 import {
   buildModels, generatedModelPath, IDENTITY_TYPES, TINY_CNN_INPUT_SIZE, TINY_CNN_WEIGHTS, writeModels,
 } from '../../tools/generate-models.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODELS_DIR = join(ROOT, 'models');
@@ -501,7 +502,7 @@ describe.each(EXECUTIONS)('OnnxEngine instances (%s)', (execution) => {
 // naming them fails to start: the fallback path runs for real.
 const cudaMissing = !availableExecutionProviders().includes('cuda');
 
-describe.runIf(cudaMissing).each(EXECUTIONS)('OnnxEngine provider fallback (no CUDA in this build, %s)', (execution) => {
+describe.runIf(cudaMissing).each(EXECUTIONS)(`OnnxEngine provider fallback (no CUDA in this build, %s)${skipNote(cudaMissing ? undefined : 'this onnxruntime-node build has the CUDA provider, so a CUDA card cannot fail to initialise for lack of it (the fallback is tested on builds without CUDA)')}`, (execution) => {
   it('falls back from a provider that cannot start to the next one, and says why', async () => {
     const engine = new OnnxEngine({ availableProviders: ['cpu', 'cuda', 'tensorrt'], execution });
     const loaded = await engine.loadModel(specOf(declarationFromYaml('identity')));

@@ -24,9 +24,9 @@ import { benchSettingsFrom } from '../../bench/perf/options.js';
 import { runBench } from '../../bench/perf/run.js';
 import { bytesOf, decodeInferResponseMessage, encodeInferRequestMessage, float32sOf } from '../support/grpc-client.js';
 import { OPENSSL_MISSING, makeTestCertificates, opensslAvailable, type TestCertificates } from '../support/tls.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const hasOpenssl = opensslAvailable();
-if (!hasOpenssl) console.warn(OPENSSL_MISSING);
 
 const INPUT = Array.from({ length: 16 }, (_, i) => i * 0.5 - 3);
 const INFER_BODY = JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: INPUT }] });
@@ -86,7 +86,7 @@ function grpcInfer(address: string, channel: ChannelCredentials): Promise<{ data
   });
 }
 
-describe.skipIf(!hasOpenssl)('TLS doors', () => {
+describe.skipIf(!hasOpenssl)(`TLS doors${skipNote(hasOpenssl ? undefined : OPENSSL_MISSING)}`, () => {
   let certs: TestCertificates;
   let modelsDir: string;
   let server: EmbeddedServer;

@@ -20,6 +20,7 @@ import { RemoteBackend } from '../../transport/remote-backend.js';
 import { waitFor } from '../support/cluster.js';
 import { ETCD_MISSING, EtcdServer, etcdBinary, makeTlsFiles } from '../support/etcd.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../support/embedded-server.js';
+import { skipNote } from '../support/skip-reason.js';
 
 const bin = etcdBinary();
 if (!bin) console.log(ETCD_MISSING);
@@ -60,7 +61,7 @@ function gatewaySide(settings: EtcdSettings) {
   return { pools, membership, member, logs };
 }
 
-describe.skipIf(!bin)('EtcdMembership and EtcdRegistrar (real etcd)', () => {
+describe.skipIf(!bin)(`EtcdMembership and EtcdRegistrar (real etcd)${skipNote(bin ? undefined : ETCD_MISSING)}`, () => {
   it('a registered node joins the pools; its drain mark and its leave follow; load from answers survives record updates', async () => {
     const settings: EtcdSettings = { hosts: [etcd.endpoint], prefix: '/unit1/' };
     const { membership, member } = gatewaySide(settings);
