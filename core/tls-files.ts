@@ -38,8 +38,11 @@ export function serverTlsFrom(values: Values): ServerTls | undefined {
   return { ...pair, ...(caFile !== undefined ? { clientCa: certificates('tls-client-ca', caFile) } : {}) };
 }
 
-/** `--<side>-ca`, `--<side>-cert`, `--<side>-key`; undefined when none is given. Throws naming the bad flag. */
-export function clientTlsFrom(values: Values, side: 'backend' | 'gateway'): ClientTls | undefined {
+/**
+ * `--<side>-ca`, `--<side>-cert`, `--<side>-key` (`tls`: the bench's own `--tls-ca/-cert/-key`);
+ * undefined when none is given. Throws naming the bad flag.
+ */
+export function clientTlsFrom(values: Values, side: 'backend' | 'gateway' | 'tls'): ClientTls | undefined {
   const caFile = values[`${side}-ca`] as string | undefined;
   const certFile = values[`${side}-cert`] as string | undefined;
   const keyFile = values[`${side}-key`] as string | undefined;

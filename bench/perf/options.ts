@@ -3,6 +3,7 @@
  * and default is here, the CLI only parses and prints. Anything wrong is a BenchError naming the
  * flag (exit 2) before a request is sent.
  */
+import { clientTlsFrom, type ClientTls } from '../../core/tls-files.js';
 import { BenchError, badArgument } from './bench-errors.js';
 import { parseShapeOptions } from './inputs.js';
 import { DEFAULT_MAX_OUTSTANDING } from './load-open.js';
@@ -50,8 +51,8 @@ export interface BenchSettings {
   compareFiles: string[];
   /** --api-key, else INFERGATE_API_KEY; sent on every call, never written to any output. */
   apiKey?: string;
-  /** --tls-ca, --tls-cert, --tls-key: PEM files for TLS to the server. */
-  tlsFiles?: { ca?: string; cert?: string; key?: string };
+  /** --tls-ca, --tls-cert, --tls-key, read and checked: TLS to the server. */
+  tls?: ClientTls;
 }
 
 /** Where the bench reads its API key when --api-key is not given (keeps it off the command line). */
@@ -143,12 +144,15 @@ export function benchSettingsFrom(values: FlagValues): BenchSettings {
   }
 
   const apiKey = optionalString(values, 'api-key') ?? (process.env[BENCH_API_KEY_ENV] || undefined);
-  const tlsFiles = { ca: optionalString(values, 'tls-ca'), cert: optionalString(values, 'tls-cert'), key: optionalString(values, 'tls-key') };
-  if ((tlsFiles.cert === undefined) !== (tlsFiles.key === undefined)) throw badArgument('--tls-cert and --tls-key go together');
-  const hasTls = tlsFiles.ca !== undefined || tlsFiles.cert !== undefined;
+  let tls: ClientTls | undefined;
+  try {
+    tls = clientTlsFrom(values, 'tls');
+  } catch (err) {
+    throw badArgument((err as Error).message);
+  }
   return {
     protocol,
-    ...(hasTls ? { tlsFiles } : {}),
+    ...(tls ? { tls } : {}),
     ...(url !== undefined ? { url } : {}),
     ...(apiKey !== undefined ? { apiKey } : {}),
     model,

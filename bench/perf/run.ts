@@ -8,8 +8,7 @@ import { InferenceServerError } from '../../client/client-errors.js';
 import type { InferResult } from '../../client/http-client.js';
 import { packageVersion } from '../../core/package-root.js';
 import type { ModelStatistics } from '../../core/model-statistics.js';
-import { readFileSync } from 'node:fs';
-import { BenchError, badArgument } from './bench-errors.js';
+import { BenchError } from './bench-errors.js';
 import { measureCodec, type CodecTiming } from './codec-timing.js';
 import { readInputDataFile } from './input-data.js';
 import { planInputs, type InputPlan } from './inputs.js';
@@ -69,7 +68,7 @@ export async function runBench(settings: BenchSettings, command: string, io: Ben
     connections: settings.connections,
     timeoutMs: settings.timeoutMs,
     ...(settings.apiKey !== undefined ? { apiKey: settings.apiKey } : {}),
-    ...(settings.tlsFiles ? { tls: readTlsFiles(settings.tlsFiles) } : {}),
+    ...(settings.tls ? { tls: settings.tls } : {}),
   });
   try {
     await checkReachable(target);
@@ -259,24 +258,4 @@ export function networkServerUs(summary: StepSummary, codec: CodecTiming | null,
   const wait = summary.latencyUs.meanUs - (codec?.sendUs ?? 0) - (codec?.recvUs ?? 0);
   const accounted = server.queueUs + server.computeInputUs + server.computeInferUs + server.computeOutputUs;
   return Math.max(0, wait - accounted);
-}
-
-/** The bench's --tls-* files, read once; a missing file is the user's mistake, named with its flag. */
-function readTlsFiles(files: { ca?: string; cert?: string; key?: string }): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
-  const read = (flag: string, file: string | undefined) => {
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw badArgument(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-  };
-  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
-  const ca = read('--tls-ca', files.ca);
-  const cert = read('--tls-cert', files.cert);
-  const key = read('--tls-key', files.key);
-  if (ca) tls.ca = ca;
-  if (cert) tls.cert = cert;
-  if (key) tls.key = key;
-  return tls;
 }
